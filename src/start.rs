@@ -1,0 +1,461 @@
+//! `start-zookeeper`: write this pod's ZooKeeper configuration, then run the server.
+//!
+//! flags/env → Settings → Identity → rendered files → disk.
+
+use std::ffi::OsString;
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::parser::ValueSource;
+use clap::{ArgAction, ArgMatches, CommandFactory, Parser};
+
+use crate::files::{self, Myid};
+use crate::identity::{HostNames, Identity};
+use crate::render;
+use crate::settings::{Input, Inputs, Settings, UsageError};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "start-zookeeper",
+    version,
+    args_override_self = true,
+    about = "Write this pod's ZooKeeper configuration, then run the server.",
+    long_about = "Write this pod's ZooKeeper configuration (zoo.cfg, myid, logging, java.env), \
+then run the server.\n\n\
+The pod's host name gives its place in the ensemble: a StatefulSet names its pods NAME-0, \
+NAME-1, …, and pod NAME-i is server i + 1 (with the default --myid_offset). Server N is reached \
+at NAME-(N-1).DOMAIN, where DOMAIN is the pod's DNS domain (`hostname -d`: the headless \
+Service's domain). A single server (--servers=1) runs standalone under any host name.\n\n\
+Every flag also takes dashes (--data-dir) and both --name=value and --name value. Every flag \
+can come from the environment variable shown; a flag beats its variable, and an empty \
+variable counts as unset.",
+    after_help = "Examples:\n  start-zookeeper --servers=3 --heap=512M\n  \
+ZK_ENSEMBLE='zk-0;zk-1;zk-2' start-zookeeper\n  start-zookeeper --servers=3 --dry_run"
+)]
+pub struct StartArgs {
+    /// Voting servers in the ensemble: the StatefulSet's replicas, minus --observers.
+    /// 1 runs a standalone server. [default: 1, or the number --ensemble names]
+    #[arg(long = "servers", env = "ZK_SERVERS", value_name = "N")]
+    servers: Option<OsString>,
+
+    /// The members by short host name, separated by ';' (the older image's ZK_ENSEMBLE):
+    /// the member count and this server's id (its position + --myid_offset) come from it.
+    #[arg(long = "ensemble", env = "ZK_ENSEMBLE", value_name = "HOSTS")]
+    ensemble: Option<OsString>,
+
+    /// The last N members observe: they follow the ensemble and serve reads but do not vote.
+    /// --servers=3 --observers=1 runs ordinals 0-2 as voters and ordinal 3 as an observer.
+    #[arg(
+        long = "observers",
+        env = "ZK_OBSERVERS",
+        value_name = "N",
+        default_value = "0"
+    )]
+    observers: Option<OsString>,
+
+    /// myid = StatefulSet ordinal + this. Ensembles spread over several StatefulSets give each
+    /// set its own range (1, 4, 7, …).
+    #[arg(
+        long = "myid_offset",
+        alias = "myid-offset",
+        env = "ZK_MYID_OFFSET",
+        value_name = "N",
+        default_value = "1"
+    )]
+    myid_offset: Option<OsString>,
+
+    /// Where ZooKeeper keeps its snapshots, and the myid file. Must be on the pod's
+    /// persistent volume.
+    #[arg(
+        long = "data_dir",
+        alias = "data-dir",
+        env = "ZK_DATA_DIR",
+        value_name = "DIR",
+        default_value = "/var/lib/zookeeper/data"
+    )]
+    data_dir: Option<OsString>,
+
+    /// Where ZooKeeper keeps its write-ahead (transaction) log. Must be on the pod's persistent
+    /// volume. The default is the directory the original start-zookeeper script used.
+    #[arg(
+        long = "data_log_dir",
+        alias = "data-log-dir",
+        env = "ZK_DATA_LOG_DIR",
+        value_name = "DIR",
+        default_value = "/var/lib/zookeeper/log"
+    )]
+    data_log_dir: Option<OsString>,
+
+    /// Where zoo.cfg, log4j.properties, logback.xml and java.env are written.
+    #[arg(
+        long = "conf_dir",
+        alias = "conf-dir",
+        env = "ZK_CONF_DIR",
+        value_name = "DIR",
+        default_value = "/opt/zookeeper/conf"
+    )]
+    conf_dir: Option<OsString>,
+
+    /// ZooKeeper's log directory (zookeeper.log.dir). Logs go to the console; this directory
+    /// is created for what still writes files there.
+    #[arg(
+        long = "log_dir",
+        alias = "log-dir",
+        env = "ZK_LOG_DIR",
+        value_name = "DIR",
+        default_value = "/var/log/zookeeper"
+    )]
+    log_dir: Option<OsString>,
+
+    /// The port clients (and the probes) connect to.
+    #[arg(
+        long = "client_port",
+        alias = "client-port",
+        env = "ZK_CLIENT_PORT",
+        value_name = "PORT",
+        default_value = "2181"
+    )]
+    client_port: Option<OsString>,
+
+    /// The port followers connect to the leader on.
+    #[arg(
+        long = "server_port",
+        alias = "server-port",
+        env = "ZK_SERVER_PORT",
+        value_name = "PORT",
+        default_value = "2888"
+    )]
+    server_port: Option<OsString>,
+
+    /// The port of leader election.
+    #[arg(
+        long = "election_port",
+        alias = "election-port",
+        env = "ZK_ELECTION_PORT",
+        value_name = "PORT",
+        default_value = "3888"
+    )]
+    election_port: Option<OsString>,
+
+    /// The length of ZooKeeper's tick, in milliseconds: the unit of --init_limit and
+    /// --sync_limit, and of the session timeout defaults.
+    #[arg(
+        long = "tick_time",
+        alias = "tick-time",
+        env = "ZK_TICK_TIME",
+        value_name = "MS",
+        default_value = "2000"
+    )]
+    tick_time: Option<OsString>,
+
+    /// Ticks a follower may take to connect to the leader and sync with it at start. Raise it
+    /// when the data set is large.
+    #[arg(
+        long = "init_limit",
+        alias = "init-limit",
+        env = "ZK_INIT_LIMIT",
+        value_name = "TICKS",
+        default_value = "10"
+    )]
+    init_limit: Option<OsString>,
+
+    /// Ticks a follower may lag behind the leader before it is dropped from the quorum.
+    #[arg(
+        long = "sync_limit",
+        alias = "sync-limit",
+        env = "ZK_SYNC_LIMIT",
+        value_name = "TICKS",
+        default_value = "5"
+    )]
+    sync_limit: Option<OsString>,
+
+    /// The JVM heap (-Xmx and -Xms), such as 512M or 2G. The container's memory request should
+    /// leave room above it.
+    #[arg(
+        long = "heap",
+        env = "ZK_HEAP_SIZE",
+        value_name = "SIZE",
+        default_value = "2G"
+    )]
+    heap: Option<OsString>,
+
+    /// Connections one client IP address may hold open; 0 means no limit. Probes count too.
+    #[arg(
+        long = "max_client_cnxns",
+        alias = "max-client-cnxns",
+        env = "ZK_MAX_CLIENT_CNXNS",
+        value_name = "N",
+        default_value = "60"
+    )]
+    max_client_cnxns: Option<OsString>,
+
+    /// Snapshots (and their transaction logs) kept when purging; at least 3.
+    #[arg(
+        long = "snap_retain_count",
+        alias = "snap-retain-count",
+        env = "ZK_SNAP_RETAIN_COUNT",
+        value_name = "N",
+        default_value = "3"
+    )]
+    snap_retain_count: Option<OsString>,
+
+    /// Hours between purges of old snapshots and transaction logs; 0 never purges, and the
+    /// volume fills up over time.
+    #[arg(
+        long = "purge_interval",
+        alias = "purge-interval",
+        env = "ZK_PURGE_INTERVAL",
+        value_name = "HOURS",
+        default_value = "0"
+    )]
+    purge_interval: Option<OsString>,
+
+    /// The shortest session timeout a client may ask for, in milliseconds.
+    /// [default: 2 × --tick_time]
+    #[arg(
+        long = "min_session_timeout",
+        alias = "min-session-timeout",
+        env = "ZK_MIN_SESSION_TIMEOUT",
+        value_name = "MS"
+    )]
+    min_session_timeout: Option<OsString>,
+
+    /// The longest session timeout a client may ask for, in milliseconds.
+    /// [default: 20 × --tick_time]
+    #[arg(
+        long = "max_session_timeout",
+        alias = "max-session-timeout",
+        env = "ZK_MAX_SESSION_TIMEOUT",
+        value_name = "MS"
+    )]
+    max_session_timeout: Option<OsString>,
+
+    /// ZooKeeper's log level, and zkpod's own: TRACE, DEBUG, INFO, WARN, ERROR or FATAL.
+    #[arg(
+        long = "log_level",
+        alias = "log-level",
+        env = "ZK_LOG_LEVEL",
+        value_name = "LEVEL",
+        default_value = "INFO"
+    )]
+    log_level: Option<OsString>,
+
+    /// Turn on ZooKeeper's AdminServer (HTTP, no authentication) on this port. Off by default.
+    #[arg(
+        long = "admin_port",
+        alias = "admin-port",
+        env = "ZK_ADMIN_PORT",
+        value_name = "PORT"
+    )]
+    admin_port: Option<OsString>,
+
+    /// The address the AdminServer listens on; 0.0.0.0 opens it to the network.
+    #[arg(
+        long = "admin_address",
+        alias = "admin-address",
+        env = "ZK_ADMIN_ADDRESS",
+        value_name = "IP",
+        default_value = "127.0.0.1"
+    )]
+    admin_address: Option<OsString>,
+
+    /// Serve ZooKeeper's own Prometheus metrics on this port (ZooKeeper 3.6+, with the
+    /// zookeeper-prometheus-metrics jar installed).
+    #[arg(
+        long = "prometheus_port",
+        alias = "prometheus-port",
+        env = "ZK_PROMETHEUS_PORT",
+        value_name = "PORT"
+    )]
+    prometheus_port: Option<OsString>,
+
+    /// A further zoo.cfg line, KEY=VALUE; repeat for more. It may replace
+    /// 4lw.commands.whitelist, quorumListenOnAllIPs and reconfigEnabled, but not keys that
+    /// flags set. From the environment: pairs separated by ';'.
+    #[arg(
+        long = "extra",
+        env = "ZK_CFG_EXTRA",
+        value_name = "KEY=VALUE",
+        action = ArgAction::Append
+    )]
+    extra: Vec<OsString>,
+
+    /// Use this host name instead of the machine's.
+    #[arg(long = "hostname", env = "ZK_HOSTNAME", value_name = "NAME")]
+    hostname: Option<OsString>,
+
+    /// Use this DNS domain for the members instead of the one the resolver gives
+    /// (`hostname -d`), e.g. zk-hs.default.svc.cluster.local.
+    #[arg(long = "domain", env = "ZK_DOMAIN", value_name = "DOMAIN")]
+    domain: Option<OsString>,
+
+    /// Read templates from this directory: a file named zoo.cfg, log4j.properties, logback.xml
+    /// or java.env there replaces the built-in one (tera syntax).
+    #[arg(
+        long = "template_dir",
+        alias = "template-dir",
+        env = "ZK_TEMPLATE_DIR",
+        value_name = "DIR"
+    )]
+    template_dir: Option<OsString>,
+
+    /// Print the files that would be written and write nothing.
+    #[arg(long = "dry_run", alias = "dry-run", action = ArgAction::SetTrue)]
+    dry_run: bool,
+}
+
+/// The definition, for parsing and for tests.
+pub fn command() -> clap::Command {
+    StartArgs::command()
+}
+
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    let settings = match parse(args, |name| std::env::var_os(name)) {
+        Ok(settings) => settings,
+        Err(Parsed::Exit(code)) => return code,
+        Err(Parsed::Usage(err)) => {
+            eprintln!("start-zookeeper: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::logging::init(settings.log_level);
+    match run(&settings) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("start-zookeeper: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub enum Parsed {
+    /// --help or --version was printed, or clap refused the command line.
+    Exit(ExitCode),
+    Usage(UsageError),
+}
+
+/// Flags and environment (through `env`) to settings.
+pub fn parse(
+    args: Vec<OsString>,
+    env: impl Fn(&str) -> Option<OsString>,
+) -> Result<Settings, Parsed> {
+    let mut cmd = command();
+    let matches = match cmd.try_get_matches_from_mut(args) {
+        Ok(matches) => matches,
+        Err(err) => return Err(Parsed::Exit(clap_exit(err, "start-zookeeper"))),
+    };
+    let inputs = inputs(&cmd, &matches, env);
+    Settings::from_inputs(&inputs).map_err(Parsed::Usage)
+}
+
+/// Print clap's verdict: help and version in full, errors as one line naming the command.
+pub fn clap_exit(err: clap::Error, command: &str) -> ExitCode {
+    use clap::error::ErrorKind;
+    match err.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = err.print();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            let rendered = err.render().to_string();
+            let first = rendered.lines().next().unwrap_or("invalid arguments");
+            let _ = writeln!(
+                std::io::stderr(),
+                "{command}: {}",
+                first.strip_prefix("error: ").unwrap_or(first)
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Each setting's raw value and its origin. A flag on the command line wins; then its
+/// environment variable, unless empty; then the default shown in --help.
+pub fn inputs(
+    cmd: &clap::Command,
+    matches: &ArgMatches,
+    env: impl Fn(&str) -> Option<OsString>,
+) -> Inputs {
+    let mut inputs = Inputs::default();
+    for arg in cmd.get_arguments() {
+        let name = arg.get_id().as_str();
+        let long = arg.get_long().unwrap_or(name);
+        let source = matches.value_source(name);
+        let from_command_line = source == Some(ValueSource::CommandLine);
+        let input = if matches!(arg.get_action(), ArgAction::SetTrue) {
+            (from_command_line && matches.get_flag(name)).then(|| Input {
+                origin: format!("--{long}"),
+                values: vec![OsString::from("true")],
+            })
+        } else if from_command_line {
+            raw_input(matches, name, format!("--{long}"))
+        } else if let Some(value) = arg
+            .get_env()
+            .and_then(|var| env(&var.to_string_lossy()))
+            .filter(|value| !value.is_empty())
+        {
+            Some(Input {
+                origin: arg.get_env().unwrap_or_default().to_string_lossy().into(),
+                values: vec![value],
+            })
+        } else if source.is_some() && !arg.get_default_values().is_empty() {
+            Some(Input {
+                origin: format!("--{long}"),
+                values: arg
+                    .get_default_values()
+                    .iter()
+                    .map(|v| v.to_os_string())
+                    .collect(),
+            })
+        } else {
+            None
+        };
+        if let Some(input) = input {
+            inputs.0.insert(name.to_owned(), input);
+        }
+    }
+    inputs
+}
+
+fn raw_input(matches: &ArgMatches, name: &str, origin: String) -> Option<Input> {
+    let values: Vec<OsString> = matches
+        .get_raw(name)?
+        .map(|value| value.to_os_string())
+        .collect();
+    Some(Input { origin, values })
+}
+
+/// Settings → identity → files on disk (or on stdout, for a dry run).
+fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let identity = Identity::resolve(&settings.ensemble, || {
+        HostNames::discover(settings.hostname.as_deref(), settings.domain.as_deref())
+    })?;
+    let mut files = render::render(settings, &identity)?;
+    let myid = match identity.myid {
+        Some(myid) => Some((myid, files::check_myid(&settings.data_dir, myid)?)),
+        None => None,
+    };
+    if let Some((myid, Myid::Missing)) = myid {
+        files.push(files::myid_file(&settings.data_dir, myid));
+    }
+
+    if settings.dry_run {
+        print!("{}", files::show(&files));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let dirs = [
+        settings.conf_dir.as_path(),
+        &settings.data_dir,
+        &settings.data_log_dir,
+        &settings.log_dir,
+    ];
+    files::write(&dirs, &files)?;
+    match myid {
+        Some((myid, Myid::Matches)) => tracing::info!("kept myid {myid}"),
+        Some((myid, Myid::Missing)) => tracing::info!("wrote myid {myid}"),
+        None => tracing::info!("standalone server: no myid"),
+    }
+    // Operators read the configuration in `kubectl logs`, as the original script printed it.
+    eprint!("{}", files[0].contents);
+    Ok(ExitCode::SUCCESS)
+}

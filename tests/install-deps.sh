@@ -1,0 +1,35 @@
+#!/bin/sh
+# Install the Debian packages zkpod's local run and its tests use; only what is missing.
+#   tests/install-deps.sh run    ZooKeeper (with its Java runtime)
+#   tests/install-deps.sh test   everything the test suite and the benchmarks use
+set -eu
+
+case "${1:-test}" in
+run) packages="zookeeper" ;;
+test)
+    # zookeeper: the real server; python3-kazoo: a real client; prometheus: promtool;
+    # tini: the init zkpod is compared with; hyperfine: timing; netcat-openbsd: the original
+    # probe, for comparison; iproute2, util-linux, procps, passwd: namespaces, ps, test users.
+    packages="zookeeper python3-kazoo prometheus tini hyperfine netcat-openbsd iproute2 \
+util-linux procps passwd"
+    ;;
+*)
+    echo "usage: $0 run|test" >&2
+    exit 2
+    ;;
+esac
+
+missing=""
+for package in $packages; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed"; then
+        missing="$missing $package"
+    fi
+done
+[ -n "$missing" ] || exit 0
+
+sudo=""
+[ "$(id -u)" = 0 ] || sudo="sudo"
+echo "installing:$missing" >&2
+$sudo apt-get update -qq
+# shellcheck disable=SC2086 # one word per package
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null

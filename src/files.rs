@@ -52,11 +52,16 @@ pub fn myid_file(data_dir: &Path, myid: u32) -> File {
     }
 }
 
-/// Create `dirs`, then write `files`, each atomically.
-pub fn write(dirs: &[&Path], files: &[File]) -> anyhow::Result<()> {
+/// Create the directories that are missing.
+pub fn create_dirs(dirs: &[&PathBuf]) -> anyhow::Result<()> {
     for dir in dirs {
         fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
+    Ok(())
+}
+
+/// Write `files`, each atomically.
+pub fn write(files: &[File]) -> anyhow::Result<()> {
     for file in files {
         write_atomically(&file.path, file.contents.as_bytes())
             .with_context(|| format!("writing {}", file.path.display()))?;

@@ -5,12 +5,15 @@
 
 mod files;
 mod identity;
+mod launch;
 mod links;
 mod logging;
+mod privilege;
 mod quote;
 mod render;
 mod settings;
 mod start;
+mod supervise;
 
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
@@ -22,6 +25,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "start-zookeeper",
         "start",
         "write ZooKeeper's configuration for this pod and run the server",
+    ),
+    (
+        "",
+        "supervise",
+        "run a command as a container's PID 1: forward signals, reap zombies, pass its status on",
     ),
     (
         "",
@@ -86,6 +94,7 @@ fn command_by_link_name(called_as: &OsStr) -> Option<&'static str> {
 fn run(command: &str, args: Vec<OsString>) -> ExitCode {
     match command {
         "start" => start::main(args),
+        "supervise" => supervise::main(args),
         "install-links" => links::main(args),
         _ => unreachable!("every command in COMMANDS is dispatched"),
     }

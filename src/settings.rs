@@ -7,6 +7,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::time::Duration;
 
 use crate::quote::quote;
 
@@ -229,6 +230,11 @@ pub struct Settings {
     pub domain: Option<String>,
     pub template_dir: Option<PathBuf>,
     pub dry_run: bool,
+    pub zk_home: Option<PathBuf>,
+    pub user: Option<String>,
+    pub grace: Option<Duration>,
+    /// `-- CMD ARGS…`: run this instead of ZooKeeper.
+    pub command: Vec<OsString>,
 }
 
 impl Settings {
@@ -288,6 +294,17 @@ impl Settings {
             domain: host_name(inputs, "domain")?,
             template_dir: optional_path(inputs, "template_dir")?,
             dry_run: inputs.flag("dry_run"),
+            zk_home: optional_path(inputs, "zk_home")?,
+            user: inputs.text("user")?.map(|(_, text)| text.to_owned()),
+            grace: inputs
+                .text("grace")?
+                .map(|(origin, text)| seconds(origin, text))
+                .transpose()?,
+            command: inputs
+                .0
+                .get("command")
+                .map(|input| input.values.clone())
+                .unwrap_or_default(),
         };
         Ok(settings)
     }
@@ -583,6 +600,21 @@ fn extra(inputs: &Inputs) -> Result<Vec<(String, String)>> {
     Ok(pairs)
 }
 
+/// A duration in seconds, decimals allowed (`0.5`).
+pub fn seconds(origin: &str, text: &str) -> Result<Duration> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 86_400.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| {
+            UsageError(format!(
+                "{origin}: {} is not a number of seconds (above 0, at most 86400)",
+                quote(text)
+            ))
+        })
+}
+
 #[cfg(test)]
 pub mod tests {
     use super::*;
@@ -644,7 +676,7 @@ pub mod tests {
         );
         assert_eq!(s.log_level, LogLevel::Info);
         assert_eq!(s.admin, None);
-        assert!(s.extra.is_empty() && !s.dry_run);
+        assert!(s.extra.is_empty() && !s.dry_run && s.grace.is_none() && s.user.is_none());
     }
 
     #[test]
@@ -886,5 +918,16 @@ pub mod tests {
         assert_eq!(s.hostname.as_deref(), Some("zk-1"));
         assert_eq!(s.domain.as_deref(), Some("zk-hs.default.svc.cluster.local"));
         assert!(error(&[("domain", "a b")]).starts_with("--domain:"));
+    }
+
+    #[test]
+    fn seconds_take_decimals() {
+        assert_eq!(
+            seconds("--grace", "0.5").unwrap(),
+            Duration::from_millis(500)
+        );
+        for bad in ["0", "-1", "NaN", "inf", "1e9", "soon"] {
+            assert!(seconds("--grace", bad).is_err(), "{bad}");
+        }
     }
 }

@@ -11,8 +11,9 @@ use clap::{ArgAction, ArgMatches, CommandFactory, Parser};
 
 use crate::files::{self, Myid};
 use crate::identity::{HostNames, Identity};
-use crate::render;
+use crate::launch::{self, Installation};
 use crate::settings::{Input, Inputs, Settings, UsageError};
+use crate::{privilege, render, supervise};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -29,8 +30,12 @@ Service's domain). A single server (--servers=1) runs standalone under any host 
 Every flag also takes dashes (--data-dir) and both --name=value and --name value. Every flag \
 can come from the environment variable shown; a flag beats its variable, and an empty \
 variable counts as unset.",
-    after_help = "Examples:\n  start-zookeeper --servers=3 --heap=512M\n  \
-ZK_ENSEMBLE='zk-0;zk-1;zk-2' start-zookeeper\n  start-zookeeper --servers=3 --dry_run"
+    after_help = "start-zookeeper stays as the container's PID 1 while the server runs: it passes \
+every signal to it, reaps zombies, and exits with the server's status (128 + N if signal N \
+killed it).\n\n\
+Examples:\n  start-zookeeper --servers=3 --heap=512M\n  \
+ZK_ENSEMBLE='zk-0;zk-1;zk-2' start-zookeeper\n  start-zookeeper --servers=3 --dry_run\n  \
+start-zookeeper --conf_dir=/tmp/zk -- cat /tmp/zk/zoo.cfg"
 )]
 pub struct StartArgs {
     /// Voting servers in the ensemble: the StatefulSet's replicas, minus --observers.
@@ -299,9 +304,36 @@ pub struct StartArgs {
     )]
     template_dir: Option<OsString>,
 
-    /// Print the files that would be written and write nothing.
+    /// The ZooKeeper installation to run: an unpacked release (bin/, lib/) or a directory of
+    /// jars such as Debian's /usr/share/java. ZOOKEEPER_HOME is read too. [default: /opt/zookeeper
+    /// if it holds a release, else Debian's zookeeper package]
+    #[arg(
+        long = "zk_home",
+        alias = "zk-home",
+        env = "ZK_HOME",
+        value_name = "DIR"
+    )]
+    zk_home: Option<OsString>,
+
+    /// Run the server as this user: NAME, UID, NAME:GROUP or UID:GID. Started as root, zkpod
+    /// gives it the data, data-log and log directories and drops to it (supplementary groups,
+    /// group, user; HOME from its passwd entry). Otherwise it must name the current user.
+    #[arg(long = "user", env = "ZK_USER", value_name = "USER")]
+    user: Option<OsString>,
+
+    /// After the first TERM, KILL the server if it still runs after this many seconds (decimals
+    /// allowed). Off by default: the pod's terminationGracePeriodSeconds rules.
+    #[arg(long = "grace", env = "ZK_GRACE", value_name = "SECONDS")]
+    grace: Option<OsString>,
+
+    /// Print the files that would be written, and the command that would run; write nothing.
     #[arg(long = "dry_run", alias = "dry-run", action = ArgAction::SetTrue)]
     dry_run: bool,
+
+    /// Run this command instead of ZooKeeper once the configuration is written (a launcher of
+    /// your own); zkpod supervises it the same way.
+    #[arg(last = true, value_name = "COMMAND")]
+    command: Vec<OsString>,
 }
 
 /// The definition, for parsing and for tests.
@@ -310,7 +342,16 @@ pub fn command() -> clap::Command {
 }
 
 pub fn main(args: Vec<OsString>) -> ExitCode {
-    let settings = match parse(args, |name| std::env::var_os(name)) {
+    // First: a TERM that comes while the configuration is written must wait, not be lost.
+    let signals = match supervise::block_signals() {
+        Ok(signals) => signals,
+        Err(err) => {
+            eprintln!("start-zookeeper: cannot block signals: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let env = |name: &str| std::env::var_os(name);
+    let settings = match parse(args, env) {
         Ok(settings) => settings,
         Err(Parsed::Exit(code)) => return code,
         Err(Parsed::Usage(err)) => {
@@ -319,13 +360,17 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         }
     };
     crate::logging::init(settings.log_level);
-    match run(&settings) {
-        Ok(code) => code,
+    let child = match prepare(&settings, &env) {
+        Ok(Some(child)) => child,
+        Ok(None) => return ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("start-zookeeper: {err:#}");
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
         }
-    }
+    };
+    drop(settings);
+    release_free_memory();
+    supervise::run(child, signals)
 }
 
 pub enum Parsed {
@@ -425,8 +470,12 @@ fn raw_input(matches: &ArgMatches, name: &str, origin: String) -> Option<Input> 
     Some(Input { origin, values })
 }
 
-/// Settings → identity → files on disk (or on stdout, for a dry run).
-fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
+/// Settings → identity → files → the command to supervise. Everything is worked out before
+/// the disk is touched; a dry run prints it instead and returns None.
+fn prepare(
+    settings: &Settings,
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> anyhow::Result<Option<supervise::Child>> {
     let identity = Identity::resolve(&settings.ensemble, || {
         HostNames::discover(settings.hostname.as_deref(), settings.domain.as_deref())
     })?;
@@ -438,18 +487,39 @@ fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     if let Some((myid, Myid::Missing)) = myid {
         files.push(files::myid_file(&settings.data_dir, myid));
     }
+    let user = privilege::for_child(settings.user.as_deref())?;
+    let (program, args) = match settings.command.split_first() {
+        Some((program, args)) => (program.clone(), args.to_vec()),
+        None => {
+            let installation = Installation::find(settings.zk_home.as_deref(), env)?;
+            let java = launch::find_java(env)?;
+            (java.into(), launch::java_args(settings, &installation, env))
+        }
+    };
+    let command_line = shell_words(std::iter::once(&program).chain(&args));
 
     if settings.dry_run {
-        print!("{}", files::show(&files));
-        return Ok(ExitCode::SUCCESS);
+        print!("{}==> command <==\n{command_line}\n", files::show(&files));
+        return Ok(None);
     }
-    let dirs = [
-        settings.conf_dir.as_path(),
+    let server_dirs = [
         &settings.data_dir,
         &settings.data_log_dir,
         &settings.log_dir,
     ];
-    files::write(&dirs, &files)?;
+    files::create_dirs(&[&settings.conf_dir])?;
+    files::create_dirs(&server_dirs)?;
+    if user.is_none() && !nix::unistd::Uid::effective().is_root() {
+        for dir in server_dirs {
+            privilege::check_writable(dir)?;
+        }
+    }
+    files::write(&files)?;
+    if let Some(user) = &user {
+        for dir in server_dirs {
+            privilege::chown_tree(dir, user)?;
+        }
+    }
     match myid {
         Some((myid, Myid::Matches)) => tracing::info!("kept myid {myid}"),
         Some((myid, Myid::Missing)) => tracing::info!("wrote myid {myid}"),
@@ -457,5 +527,40 @@ fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     }
     // Operators read the configuration in `kubectl logs`, as the original script printed it.
     eprint!("{}", files[0].contents);
-    Ok(ExitCode::SUCCESS)
+    tracing::info!("starting {command_line}");
+    Ok(Some(supervise::Child {
+        program,
+        args,
+        user,
+        grace: settings.grace,
+    }))
+}
+
+/// A command line as a shell would read it back, for logs and dry runs.
+fn shell_words<'a>(words: impl Iterator<Item = &'a OsString>) -> String {
+    let quoted: Vec<String> = words
+        .map(|word| {
+            let word = word.to_string_lossy();
+            let plain = !word.is_empty()
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=,+@%".contains(c));
+            if plain {
+                word.into_owned()
+            } else {
+                format!("'{}'", word.replace('\'', "'\\''"))
+            }
+        })
+        .collect();
+    quoted.join(" ")
+}
+
+/// Hand memory freed during start-up back to the kernel: the supervisor then idles at the size
+/// of what it still uses (glibc keeps freed memory otherwise).
+fn release_free_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only returns free heap memory to the kernel.
+    unsafe {
+        nix::libc::malloc_trim(0);
+    }
 }

@@ -1,0 +1,182 @@
+//! Running the server as another user: who `--user` names, handing it its directories, and
+//! dropping to it in the child just before exec.
+
+use std::ffi::CString;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use nix::unistd::{self, Gid, Group, Uid, User};
+
+use crate::quote::quote;
+
+/// Who the child runs as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub uid: Uid,
+    pub gid: Gid,
+    /// Supplementary groups, set first.
+    pub groups: Vec<Gid>,
+    /// HOME for the child: the named user's; None (keep HOME) when the spec names no user.
+    pub home: Option<PathBuf>,
+}
+
+impl Credentials {
+    /// `NAME`, `UID`, `NAME:GROUP`, `UID:GID`, `:GROUP` (as gosu reads them). A user given by
+    /// number need not exist (random UIDs); one given by name must. Without a group, the
+    /// user's primary group and its supplementary groups; with one, that group alone. An empty
+    /// user part means the current user, and keeps HOME.
+    pub fn parse(spec: &str) -> anyhow::Result<Credentials> {
+        let (user_part, group_part) = match spec.split_once(':') {
+            Some((user, group)) => (user, Some(group)),
+            None => (spec, None),
+        };
+        let entry = if user_part.is_empty() {
+            User::from_uid(Uid::current()).ok().flatten()
+        } else if let Ok(uid) = user_part.parse::<u32>() {
+            User::from_uid(Uid::from_raw(uid)).ok().flatten()
+        } else {
+            let entry = User::from_name(user_part).ok().flatten();
+            Some(entry.with_context(|| format!("--user: no user named {}", quote(user_part)))?)
+        };
+        let uid = match (&entry, user_part.parse::<u32>()) {
+            (_, Ok(uid)) => Uid::from_raw(uid),
+            (Some(entry), _) => entry.uid,
+            (None, _) => Uid::current(),
+        };
+        let home = (!user_part.is_empty()).then(|| {
+            entry
+                .as_ref()
+                .map_or_else(|| PathBuf::from("/"), |e| e.dir.clone())
+        });
+
+        let explicit_group = match group_part.filter(|g| !g.is_empty()) {
+            None => None,
+            Some(group) => Some(match group.parse::<u32>() {
+                Ok(gid) => Gid::from_raw(gid),
+                Err(_) => {
+                    Group::from_name(group)
+                        .ok()
+                        .flatten()
+                        .with_context(|| format!("--user: no group named {}", quote(group)))?
+                        .gid
+                }
+            }),
+        };
+        let (gid, groups) = match (explicit_group, &entry) {
+            (Some(gid), _) => (gid, vec![gid]),
+            (None, Some(entry)) => {
+                let name = CString::new(entry.name.as_str()).context("--user: user name")?;
+                let groups = unistd::getgrouplist(&name, entry.gid)
+                    .with_context(|| format!("--user: groups of {}", entry.name))?;
+                (entry.gid, groups)
+            }
+            // A number without a passwd entry: the root group, as container runtimes do.
+            (None, None) => (Gid::from_raw(0), vec![Gid::from_raw(0)]),
+        };
+        Ok(Credentials {
+            uid,
+            gid,
+            groups,
+            home,
+        })
+    }
+
+    /// Whether the process already runs as these credentials (nothing to drop).
+    pub fn are_current(&self) -> bool {
+        self.uid == Uid::effective() && self.gid == Gid::effective()
+    }
+
+    /// Become this user: supplementary groups, then the group, then the user (after setuid the
+    /// process may no longer change its groups). Runs in the child between fork and exec.
+    pub fn become_user(&self) -> std::io::Result<()> {
+        unistd::setgroups(&self.groups)?;
+        unistd::setgid(self.gid)?;
+        unistd::setuid(self.uid)?;
+        Ok(())
+    }
+}
+
+/// What `--user` means for this process: root drops to it; anyone else may only name
+/// themselves, which changes nothing.
+pub fn for_child(spec: Option<&str>) -> anyhow::Result<Option<Credentials>> {
+    let Some(spec) = spec else {
+        return Ok(None);
+    };
+    let credentials = Credentials::parse(spec)?;
+    if Uid::effective().is_root() {
+        return Ok(Some(credentials));
+    }
+    if !credentials.are_current() {
+        bail!(
+            "--user {}: switching users needs root, and this runs as uid {}",
+            quote(spec),
+            Uid::effective()
+        );
+    }
+    Ok(None)
+}
+
+/// Give `dir` and everything in it to the user, without following symlinks. Only entries with
+/// another owner are changed, so a restart on a large volume costs one walk.
+pub fn chown_tree(dir: &Path, who: &Credentials) -> anyhow::Result<()> {
+    let meta = fs::symlink_metadata(dir).with_context(|| format!("reading {}", dir.display()))?;
+    if meta.uid() != who.uid.as_raw() || meta.gid() != who.gid.as_raw() {
+        unistd::fchownat(
+            nix::fcntl::AT_FDCWD,
+            dir,
+            Some(who.uid),
+            Some(who.gid),
+            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+        )
+        .with_context(|| format!("giving {} to uid {}", dir.display(), who.uid))?;
+    }
+    if meta.is_dir() {
+        for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+            chown_tree(&entry?.path(), who)?;
+        }
+    }
+    Ok(())
+}
+
+/// A clear error when the server could not write to `dir` as the current user.
+pub fn check_writable(dir: &Path) -> anyhow::Result<()> {
+    unistd::access(dir, unistd::AccessFlags::W_OK).with_context(|| {
+        format!(
+            "{} is not writable by uid {} (fix the volume's owner, or use fsGroup)",
+            dir.display(),
+            Uid::effective()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_numbers() {
+        let root = Credentials::parse("root").unwrap();
+        assert_eq!((root.uid.as_raw(), root.gid.as_raw()), (0, 0));
+        assert_eq!(root.home, Some(PathBuf::from("/root")));
+        assert_eq!(Credentials::parse(":0").unwrap().home, None);
+        let by_number = Credentials::parse("0:0").unwrap();
+        assert_eq!(by_number.groups, vec![Gid::from_raw(0)]);
+        let nobody = Credentials::parse("65534").unwrap();
+        assert_eq!(nobody.uid.as_raw(), 65534);
+        let stranger = Credentials::parse("4242").unwrap();
+        assert_eq!((stranger.uid.as_raw(), stranger.gid.as_raw()), (4242, 0));
+        assert_eq!(stranger.home, Some(PathBuf::from("/")));
+        let mixed = Credentials::parse("65534:root").unwrap();
+        assert_eq!((mixed.uid.as_raw(), mixed.gid.as_raw()), (65534, 0));
+    }
+
+    #[test]
+    fn unknown_names_fail() {
+        for bad in ["bogus-user-zkpod", "0day", "0:bogus-group-zkpod"] {
+            let err = Credentials::parse(bad).unwrap_err().to_string();
+            assert!(err.starts_with("--user: no "), "{bad}: {err}");
+        }
+    }
+}

@@ -143,7 +143,7 @@ pub fn have_namespaces(test: &str) -> bool {
     let why = if root {
         "`unshare --uts --mount --pid` does not work here"
     } else {
-        "it needs root to create namespaces and bind-mount /etc/hosts"
+        "it needs root (namespaces, mounts, test users)"
     };
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("{test}: cannot run under CI=true: {why}");
@@ -191,4 +191,208 @@ pub fn tutorial_hosts(n: usize) -> String {
         ));
     }
     hosts
+}
+
+/// A port nobody listens on right now (the kernel's pick), for servers the tests start.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Poll `check` every 50 ms until it holds or `deadline` passes.
+pub fn wait_until(deadline: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    check()
+}
+
+/// The children of `pid` (from /proc), e.g. the supervisor that `unshare --fork` started.
+pub fn children(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        if let Ok(list) = fs::read_to_string(task.path().join("children")) {
+            out.extend(
+                list.split_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok()),
+            );
+        }
+    }
+    out
+}
+
+/// A field of /proc/PID/status, e.g. `State` or `Uid`.
+pub fn proc_status(pid: u32, field: &str) -> Option<String> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("{field}:")))
+        .map(|value| value.trim().to_string())
+}
+
+/// Send signal `sig` (by number) to `pid`.
+pub fn signal(pid: u32, sig: i32) {
+    let status = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{sig} {pid}");
+}
+
+/// Debian's python3, which has kazoo (PATH may lead to another python).
+pub const PYTHON: &str = "/usr/bin/python3";
+
+/// Ask a four-letter word on 127.0.0.1:`port` with a plain socket, independent of zkpod.
+pub fn four_letter_word(port: u16, word: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream.write_all(word.as_bytes()).ok()?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).ok()?;
+    Some(reply)
+}
+
+/// A real ZooKeeper started by `start-zookeeper` in a sandbox, on ports nobody else uses.
+/// Dropping it kills the server.
+pub struct ZooKeeper {
+    pub sandbox: Sandbox,
+    pub port: u16,
+    pub process: Option<std::process::Child>,
+}
+
+impl ZooKeeper {
+    /// The start-zookeeper command for this sandbox and port, not yet started.
+    pub fn command(sandbox: &Sandbox, port: u16, extra: &[&str]) -> Command {
+        let mut cmd = sandbox.start();
+        cmd.arg(format!("--client_port={port}"))
+            .arg(format!("--server_port={}", free_port()))
+            .arg(format!("--election_port={}", free_port()))
+            .arg("--heap=128M")
+            .args(extra)
+            .env(
+                "JAVA_HOME",
+                std::env::var_os("JAVA_HOME").unwrap_or_default(),
+            )
+            .stdin(Stdio::null());
+        // ZooKeeper logs to stdout, zkpod to stderr: both go to server.log.
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(sandbox.path("server.log"))
+            .unwrap();
+        cmd.stdout(log.try_clone().unwrap()).stderr(log);
+        cmd
+    }
+
+    /// Start a standalone server and wait until it answers `ruok`.
+    pub fn start(name: &str, extra: &[&str]) -> ZooKeeper {
+        let sandbox = Sandbox::new(name);
+        let port = free_port();
+        let mut zk = ZooKeeper {
+            process: None,
+            port,
+            sandbox,
+        };
+        zk.restart(extra);
+        zk
+    }
+
+    /// Start (again) on the same directories and port.
+    pub fn restart(&mut self, extra: &[&str]) {
+        let process = ZooKeeper::command(&self.sandbox, self.port, extra)
+            .spawn()
+            .expect("start-zookeeper");
+        self.process = Some(process);
+        let port = self.port;
+        assert!(
+            wait_until(Duration::from_secs(60), || four_letter_word(port, "ruok")
+                .as_deref()
+                == Some("imok")),
+            "ZooKeeper did not answer ruok; log:\n{}",
+            self.log()
+        );
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.process.as_ref().expect("running").id()
+    }
+
+    /// The java process start-zookeeper supervises.
+    pub fn java_pid(&self) -> u32 {
+        *children(self.pid()).first().expect("a java child")
+    }
+
+    /// Wait for start-zookeeper to exit; its status code.
+    pub fn wait(&mut self, deadline: Duration) -> Option<i32> {
+        let process = self.process.as_mut().expect("running");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = process.try_wait().unwrap() {
+                self.process = None;
+                return status.code();
+            }
+            if started.elapsed() > deadline {
+                panic!("start-zookeeper did not exit within {deadline:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.sandbox.path("server.log")).unwrap_or_default()
+    }
+
+    pub fn connect_string(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for ZooKeeper {
+    fn drop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            for child in children(process.id()) {
+                let _ = Command::new("kill")
+                    .args(["-9", &child.to_string()])
+                    .status();
+            }
+            let _ = process.kill();
+            let _ = process.wait();
+        }
+    }
+}
+
+/// Run a kazoo script against `hosts` with Debian's python3; its stdout.
+/// The script sees `zk`, a started KazooClient.
+pub fn kazoo(hosts: &str, script: &str) -> Result<String, String> {
+    let program = format!(
+        "import sys\nfrom kazoo.client import KazooClient\n\
+         zk = KazooClient(hosts=sys.argv[1], timeout=10)\nzk.start(timeout=20)\n\
+         try:\n{}\nfinally:\n    zk.stop()\n",
+        script
+            .lines()
+            .map(|l| format!("    {l}\n"))
+            .collect::<String>()
+    );
+    let out = run(
+        Command::new(PYTHON).arg("-c").arg(program).arg(hosts),
+        Duration::from_secs(60),
+    );
+    if out.status.success() {
+        Ok(stdout(&out))
+    } else {
+        Err(stderr(&out))
+    }
 }

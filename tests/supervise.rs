@@ -1,0 +1,421 @@
+//! `zkpod supervise` against the black-box cases good init programs are held to, as PID 1 of a
+//! PID namespace (the way a container runs it) and as an ordinary process.
+
+mod common;
+
+use std::fs;
+use std::io::{Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const TERM: i32 = 15;
+const INT: i32 = 2;
+const HUP: i32 = 1;
+const QUIT: i32 = 3;
+const KILL: i32 = 9;
+const USR1: i32 = 10;
+const USR2: i32 = 12;
+const ALRM: i32 = 14;
+const WINCH: i32 = 28;
+
+/// `zkpod supervise ARGS` as PID 1 of a new PID namespace.
+struct Pid1 {
+    unshare: Child,
+}
+
+impl Pid1 {
+    fn start(args: &[&str]) -> Pid1 {
+        let unshare = Command::new("unshare")
+            .args(["--pid", "--fork", "--mount-proc", ZKPOD, "supervise"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        Pid1 { unshare }
+    }
+
+    /// The supervisor's pid as seen from here: the process `unshare --fork` started.
+    fn supervisor(&self) -> u32 {
+        let mut supervisor = None;
+        assert!(
+            wait_until(Duration::from_secs(10), || {
+                supervisor = children(self.unshare.id()).first().copied();
+                supervisor.is_some()
+            }),
+            "no supervisor under unshare"
+        );
+        supervisor.unwrap()
+    }
+
+    /// Wait until the supervisor has started its child.
+    fn child_started(&self) {
+        let supervisor = self.supervisor();
+        assert!(
+            wait_until(Duration::from_secs(10), || !children(supervisor).is_empty()),
+            "the supervisor started no child"
+        );
+    }
+
+    /// The supervisor's exit status (unshare passes it on).
+    fn wait(mut self, deadline: Duration) -> (Option<i32>, String, String) {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.unshare.try_wait().unwrap() {
+                let mut out = String::new();
+                let mut err = String::new();
+                self.unshare
+                    .stdout
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut out)
+                    .unwrap();
+                self.unshare
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut err)
+                    .unwrap();
+                return (status.code(), out, err);
+            }
+            if started.elapsed() > deadline {
+                let _ = self.unshare.kill();
+                panic!("PID 1 did not exit within {deadline:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Pid1 {
+    fn drop(&mut self) {
+        // Killing PID 1 of the namespace ends every process in it.
+        if let Ok(None) = self.unshare.try_wait() {
+            for supervisor in children(self.unshare.id()) {
+                signal(supervisor, KILL);
+            }
+            let _ = self.unshare.wait();
+        }
+    }
+}
+
+fn supervise(args: &[&str]) -> Command {
+    let mut cmd = Command::new(ZKPOD);
+    cmd.arg("supervise").args(args);
+    cmd
+}
+
+#[test]
+fn exit_codes_pass_through() {
+    for code in [0, 1, 2, 32, 64, 127, 254, 255] {
+        let script = format!("exit {code}");
+        let out = output(&mut supervise(&["sh", "-c", &script]));
+        assert_eq!(out.status.code(), Some(code), "not PID 1: exit {code}");
+    }
+    if !have_namespaces("exit_codes_pass_through as PID 1") {
+        return;
+    }
+    for code in [0, 1, 2, 32, 64, 127, 254, 255] {
+        let script = format!("exit {code}");
+        let (status, _, _) = Pid1::start(&["sh", "-c", &script]).wait(Duration::from_secs(10));
+        assert_eq!(status, Some(code), "PID 1: exit {code}");
+    }
+}
+
+#[test]
+fn a_child_killed_by_a_signal_gives_128_plus_n() {
+    for (name, n) in [
+        ("TERM", TERM),
+        ("HUP", HUP),
+        ("QUIT", QUIT),
+        ("KILL", KILL),
+        ("USR1", USR1),
+    ] {
+        let script = format!("kill -{name} $$; sleep 5");
+        let out = output(&mut supervise(&["sh", "-c", &script]));
+        assert_eq!(out.status.code(), Some(128 + n), "{name}");
+    }
+}
+
+#[test]
+fn signals_to_pid_1_reach_the_child() {
+    if !have_namespaces("signals_to_pid_1_reach_the_child") {
+        return;
+    }
+    for (name, n) in [
+        ("TERM", TERM),
+        ("INT", INT),
+        ("HUP", HUP),
+        ("USR1", USR1),
+        ("USR2", USR2),
+        ("QUIT", QUIT),
+    ] {
+        // sleep keeps the default action for every signal.
+        let pid1 = Pid1::start(&["sleep", "60"]);
+        pid1.child_started();
+        signal(pid1.supervisor(), n);
+        let (status, _, _) = pid1.wait(Duration::from_secs(10));
+        assert_eq!(status, Some(128 + n), "{name} sent to PID 1");
+    }
+}
+
+#[test]
+fn a_child_sees_each_signal_it_catches_in_order() {
+    if !have_namespaces("a_child_sees_each_signal_it_catches_in_order") {
+        return;
+    }
+    let sandbox = Sandbox::new("caught");
+    let seen = sandbox.path("seen");
+    let script = format!(
+        "for s in HUP USR1 USR2 WINCH ALRM; do trap \"echo $s >> {0}\" $s; done; \
+         echo ready >> {0}; while :; do sleep 0.05; done",
+        seen.display()
+    );
+    let pid1 = Pid1::start(&["sh", "-c", &script]);
+    let read = || fs::read_to_string(&seen).unwrap_or_default();
+    assert!(wait_until(Duration::from_secs(10), || read().contains("ready")));
+    let sent = [
+        ("HUP", HUP),
+        ("USR1", USR1),
+        ("USR2", USR2),
+        ("WINCH", WINCH),
+        ("ALRM", ALRM),
+    ];
+    for (i, (_, n)) in sent.iter().enumerate() {
+        signal(pid1.supervisor(), *n);
+        assert!(
+            wait_until(Duration::from_secs(5), || read().lines().count() == i + 2),
+            "signal {n} not seen: {}",
+            read()
+        );
+    }
+    let expected: Vec<&str> = std::iter::once("ready")
+        .chain(sent.iter().map(|(name, _)| *name))
+        .collect();
+    assert_eq!(read().lines().collect::<Vec<_>>(), expected);
+    signal(pid1.supervisor(), TERM);
+    let (status, _, _) = pid1.wait(Duration::from_secs(10));
+    assert_eq!(status, Some(128 + TERM));
+}
+
+/// Zombies among the children of `pid`.
+fn zombies(pid: u32) -> Vec<u32> {
+    children(pid)
+        .into_iter()
+        .filter(|c| proc_status(*c, "State").is_some_and(|s| s.starts_with('Z')))
+        .collect()
+}
+
+#[test]
+fn orphans_of_exec_probes_are_reaped_by_pid_1() {
+    if !have_namespaces("orphans_of_exec_probes_are_reaped_by_pid_1") {
+        return;
+    }
+    let pid1 = Pid1::start(&["sleep", "60"]);
+    pid1.child_started();
+    // What an exec probe does: enter the container, leave a background process, exit.
+    for _ in 0..20 {
+        let status = Command::new("nsenter")
+            .args(["-t", &pid1.supervisor().to_string(), "-p", "-m"])
+            .args(["sh", "-c", "sleep 0.2 & exit 0"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    // The orphans were re-parented to PID 1 and have ended by now; none is left a zombie.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        wait_until(Duration::from_secs(5), || zombies(pid1.supervisor())
+            .is_empty()
+            && children(pid1.supervisor()).len() == 1),
+        "zombies left: {:?}",
+        zombies(pid1.supervisor())
+    );
+    signal(pid1.supervisor(), TERM);
+    assert_eq!(pid1.wait(Duration::from_secs(10)).0, Some(128 + TERM));
+}
+
+#[test]
+fn orphans_are_reaped_without_being_pid_1() {
+    // Not PID 1: the supervisor makes itself the child subreaper, so orphans come to it.
+    let mut child = supervise(&["sh", "-c", "(sleep 0.2 &); (sleep 0.2 &); sleep 3"])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let supervisor = child.id();
+    // The two sleeps are orphaned at once, end after 0.2 s, and must not stay zombies.
+    assert!(
+        wait_until(Duration::from_secs(2), || children(supervisor).len() == 3),
+        "the orphans were not re-parented to the supervisor: {:?}",
+        children(supervisor)
+    );
+    assert!(
+        wait_until(Duration::from_secs(2), || children(supervisor).len() == 1),
+        "orphans not reaped: {:?}",
+        children(supervisor)
+    );
+    assert!(zombies(supervisor).is_empty());
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn commands_that_cannot_run() {
+    let out = output(&mut supervise(&["/no/such/command"]));
+    assert_eq!(out.status.code(), Some(127));
+    assert!(
+        stderr(&out).contains("/no/such/command: command not found"),
+        "{}",
+        stderr(&out)
+    );
+    let out = output(&mut supervise(&["/tmp"]));
+    assert_eq!(out.status.code(), Some(126));
+    assert!(
+        stderr(&out).contains("/tmp: permission denied"),
+        "{}",
+        stderr(&out)
+    );
+    let out = output(&mut supervise(&[]));
+    assert_eq!(out.status.code(), Some(2), "a command is required");
+}
+
+#[test]
+fn stdin_passes_through_and_no_double_dash_is_needed() {
+    let mut child = supervise(&["sh"]).stdin(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"exit 3\n").unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(3));
+    let out = output(&mut supervise(&["sh", "-c", "exit 5"]));
+    assert_eq!(out.status.code(), Some(5));
+    let out = output(&mut supervise(&[
+        "--",
+        "sh",
+        "-c",
+        "echo $0 $1",
+        "-x",
+        "--y",
+    ]));
+    assert_eq!(
+        stdout(&out),
+        "-x --y\n",
+        "arguments after the command are its own"
+    );
+}
+
+#[test]
+fn grace_kills_a_child_that_ignores_term() {
+    let mut child = supervise(&[
+        "--grace",
+        "1",
+        "--",
+        "sh",
+        "-c",
+        "trap '' TERM; echo up; sleep 30 & wait",
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let supervisor = child.id();
+    assert!(wait_until(Duration::from_secs(5), || !children(supervisor).is_empty()));
+    std::thread::sleep(Duration::from_millis(200));
+    let sent = Instant::now();
+    signal(supervisor, TERM);
+    let status = child.wait().unwrap();
+    let took = sent.elapsed();
+    assert_eq!(status.code(), Some(128 + KILL));
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(5),
+        "killed after {took:?}, not after the 1 s grace period"
+    );
+}
+
+/// Exec `args` with TERM blocked and already pending: the signal an orchestrator sends while
+/// the container is still starting.
+fn with_pending_term(args: &[&str]) -> Command {
+    let mut cmd = Command::new(PYTHON);
+    cmd.arg("-c")
+        .arg(
+            "import os, signal, sys\n\
+             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})\n\
+             os.kill(os.getpid(), signal.SIGTERM)\n\
+             os.execv(sys.argv[1], sys.argv[1:])",
+        )
+        .args(args);
+    cmd
+}
+
+#[test]
+fn term_before_the_child_starts_means_no_child() {
+    let sandbox = Sandbox::new("early-term");
+    let marker = sandbox.path("started");
+    let touch = format!("touch {}", marker.display());
+    let out = output(&mut with_pending_term(&[
+        ZKPOD,
+        "supervise",
+        "sh",
+        "-c",
+        &touch,
+    ]));
+    assert_eq!(out.status.code(), Some(128 + TERM), "{}", stderr(&out));
+    assert!(!marker.exists(), "the child was started");
+
+    // start-zookeeper too: the configuration is written, the server is never started.
+    let start = sandbox.path("bin/start-zookeeper").display().to_string();
+    let conf = format!("--conf_dir={}", sandbox.path("conf").display());
+    let data = format!("--data_dir={}", sandbox.path("data").display());
+    let datalog = format!("--data_log_dir={}", sandbox.path("datalog").display());
+    let log = format!("--log_dir={}", sandbox.path("log").display());
+    let args = [
+        &start, &conf, &data, &datalog, &log, "--", "sh", "-c", &touch,
+    ];
+    let out = output(&mut with_pending_term(&args));
+    assert_eq!(out.status.code(), Some(128 + TERM), "{}", stderr(&out));
+    assert!(!marker.exists(), "the server was started");
+    assert!(sandbox.path("conf/zoo.cfg").exists());
+}
+
+#[test]
+fn idle_supervisor_sleeps_in_the_kernel() {
+    let mut child = supervise(&["sleep", "30"])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    assert!(wait_until(Duration::from_secs(5), || !children(pid).is_empty()));
+    let cpu_ticks = || {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .collect();
+        // utime and stime: fields 14 and 15 of stat(5), 12 and 13 after the name.
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    };
+    let before = cpu_ticks();
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(cpu_ticks(), before, "the idle supervisor used CPU");
+    assert!(proc_status(pid, "State").unwrap().starts_with('S'));
+    let wchan = fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+    assert!(
+        wchan.contains("poll") || wchan.is_empty() || wchan == "0",
+        "waits in {wchan}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn bad_grace_and_unknown_users_are_refused() {
+    let out = output(&mut supervise(&["--grace", "soon", "true"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--grace"), "{}", stderr(&out));
+    for user in ["bogus-zkpod-user", "0day", "0:bogus-zkpod-group"] {
+        let out = output(&mut supervise(&["--user", user, "true"]));
+        assert_eq!(out.status.code(), Some(2), "{user}");
+        assert!(stderr(&out).contains("--user"), "{user}: {}", stderr(&out));
+    }
+}

@@ -101,6 +101,16 @@ impl Installation {
     }
 }
 
+impl Installation {
+    /// Whether ZooKeeper's own Prometheus provider (3.6+, `zookeeper-prometheus-metrics`) is
+    /// on the classpath: without it, a server told to use it does not start.
+    pub fn has_prometheus_provider(&self) -> bool {
+        self.jars
+            .iter()
+            .any(|jar| file_name(jar).starts_with("zookeeper-prometheus-metrics"))
+    }
+}
+
 fn jars_in(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -268,6 +278,7 @@ mod tests {
         let found = Installation::find(None, &env).unwrap();
         assert_eq!(found.logging, Logging::Logback);
         assert_eq!(found.jars.len(), 4);
+        assert!(!found.has_prometheus_provider());
         fs::remove_dir_all(&home).unwrap();
     }
 

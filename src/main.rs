@@ -4,12 +4,17 @@
 //! called as `zkpod`, the first argument does. Every command is a module with one `main`.
 
 mod files;
+mod fourlw;
+mod http;
 mod identity;
 mod launch;
 mod links;
 mod logging;
+mod metrics;
+mod mntr;
 mod privilege;
 mod quote;
+mod ready;
 mod render;
 mod settings;
 mod start;
@@ -25,6 +30,16 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "start-zookeeper",
         "start",
         "write ZooKeeper's configuration for this pod and run the server",
+    ),
+    (
+        "zookeeper-ready",
+        "ready",
+        "probe the server: alive (liveness), or --serving in a quorum (readiness)",
+    ),
+    (
+        "zookeeper-metrics",
+        "metrics",
+        "print the server's metrics (mntr) raw, as Prometheus text or JSON, or serve them",
     ),
     (
         "",
@@ -94,6 +109,8 @@ fn command_by_link_name(called_as: &OsStr) -> Option<&'static str> {
 fn run(command: &str, args: Vec<OsString>) -> ExitCode {
     match command {
         "start" => start::main(args),
+        "ready" => ready::main(args),
+        "metrics" => metrics::main(args),
         "supervise" => supervise::main(args),
         "install-links" => links::main(args),
         _ => unreachable!("every command in COMMANDS is dispatched"),

@@ -492,6 +492,13 @@ fn prepare(
         Some((program, args)) => (program.clone(), args.to_vec()),
         None => {
             let installation = Installation::find(settings.zk_home.as_deref(), env)?;
+            if settings.prometheus_port.is_some() && !installation.has_prometheus_provider() {
+                anyhow::bail!(
+                    "--prometheus_port: this ZooKeeper has no zookeeper-prometheus-metrics jar \
+                     (3.6+ releases have it in lib/); zookeeper-metrics --listen serves \
+                     Prometheus without it"
+                );
+            }
             let java = launch::find_java(env)?;
             (java.into(), launch::java_args(settings, &installation, env))
         }

@@ -1,0 +1,220 @@
+//! A client for ZooKeeper's four-letter words (`ruok`, `srvr`, `mntr`, …) on the client port:
+//! one deadline for the whole exchange, and a bound on the reply, so a hung or hostile server
+//! cannot hold a probe past its timeout or make it eat memory.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use crate::quote::quote;
+
+/// The most of a reply zkpod reads. `mntr` of a 3.8 server is about 30 KiB.
+pub const MAX_REPLY: usize = 1024 * 1024;
+
+/// How ZooKeeper says a word is switched off (3.5+: `4lw.commands.whitelist`).
+const NOT_WHITELISTED: &str = "is not executed because it is not in the whitelist.";
+/// How ZooKeeper says it has no quorum yet (electing, syncing) for srvr, stat, mntr, ….
+const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests";
+
+/// Where to ask.
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub host: String,
+    pub port: u16,
+}
+
+impl Server {
+    /// The server the probe commands name: `--host`, and PORT, else `ZK_CLIENT_PORT` (the
+    /// older image's probe read it), else 2181.
+    pub fn from_args(host: &str, port: Option<&str>) -> Result<Server, String> {
+        let env_port = std::env::var("ZK_CLIENT_PORT")
+            .ok()
+            .filter(|p| !p.is_empty());
+        let (origin, text) = match (port, env_port.as_deref()) {
+            (Some(port), _) => ("PORT", port),
+            (None, Some(port)) => ("ZK_CLIENT_PORT", port),
+            (None, None) => ("PORT", "2181"),
+        };
+        let port = text
+            .trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| format!("{origin}: {} is not a port number (1-65535)", quote(text)))?;
+        if host.is_empty() || host.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(format!("--host: {} is not a host", quote(host)));
+        }
+        Ok(Server {
+            host: host.to_owned(),
+            port,
+        })
+    }
+}
+
+impl fmt::Display for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Why there is no usable answer.
+#[derive(Debug)]
+pub enum Failure {
+    Refused,
+    TimedOut(Duration),
+    /// The server hung up without a word.
+    NoAnswer,
+    TooLarge,
+    /// The word is switched off in 4lw.commands.whitelist.
+    NotWhitelisted(String),
+    /// Alive, but not in a quorum (electing a leader, syncing).
+    NotServing,
+    Io(io::Error),
+    Resolve(String),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Refused => write!(f, "connection refused"),
+            Failure::TimedOut(after) => write!(f, "timed out after {}s", after.as_secs_f64()),
+            Failure::NoAnswer => write!(f, "the connection closed without an answer"),
+            Failure::TooLarge => write!(f, "the answer is larger than {MAX_REPLY} bytes"),
+            Failure::NotWhitelisted(word) => write!(
+                f,
+                "{word} is refused: add it to 4lw.commands.whitelist in zoo.cfg"
+            ),
+            Failure::NotServing => write!(
+                f,
+                "not serving requests (no quorum yet: electing a leader or syncing)"
+            ),
+            Failure::Io(err) => write!(f, "{err}"),
+            Failure::Resolve(err) => write!(f, "{err}"),
+        }
+    }
+}
+
+/// Send `word` and read the whole answer, all before `deadline`.
+pub fn ask(server: &Server, word: &str, timeout: Duration) -> Result<String, Failure> {
+    let started = Instant::now();
+    let deadline = started + timeout;
+    let timed_out = || Failure::TimedOut(timeout);
+    let left = || {
+        deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+    };
+
+    let addrs: Vec<SocketAddr> = (server.host.as_str(), server.port)
+        .to_socket_addrs()
+        .map_err(|err| Failure::Resolve(format!("cannot resolve {}: {err}", server.host)))?
+        .collect();
+    let mut last = Failure::Resolve(format!("{} has no address", server.host));
+    let mut stream = None;
+    for addr in addrs {
+        let Some(time) = left() else {
+            return Err(timed_out());
+        };
+        match TcpStream::connect_timeout(&addr, time) {
+            Ok(s) => {
+                stream = Some(s);
+                break;
+            }
+            Err(err) => last = classify(err, timeout),
+        }
+    }
+    let mut stream = stream.ok_or(last)?;
+
+    stream
+        .set_write_timeout(Some(left().ok_or_else(timed_out)?))
+        .map_err(Failure::Io)?;
+    stream
+        .write_all(word.as_bytes())
+        .map_err(|err| classify(err, timeout))?;
+
+    let mut reply = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        stream
+            .set_read_timeout(Some(left().ok_or_else(timed_out)?))
+            .map_err(Failure::Io)?;
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                if reply.len() + n > MAX_REPLY {
+                    return Err(Failure::TooLarge);
+                }
+                reply.extend_from_slice(&chunk[..n]);
+            }
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            // The server may reset instead of closing once it has said all.
+            Err(err) if err.kind() == io::ErrorKind::ConnectionReset && !reply.is_empty() => break,
+            Err(err) => return Err(classify(err, timeout)),
+        }
+    }
+    let text = String::from_utf8_lossy(&reply).into_owned();
+    let trimmed = text.trim_end();
+    if trimmed.is_empty() {
+        Err(Failure::NoAnswer)
+    } else if trimmed.ends_with(NOT_WHITELISTED) {
+        Err(Failure::NotWhitelisted(word.to_owned()))
+    } else if trimmed == NOT_SERVING {
+        Err(Failure::NotServing)
+    } else {
+        Ok(text)
+    }
+}
+
+fn classify(err: io::Error, timeout: Duration) -> Failure {
+    match err.kind() {
+        io::ErrorKind::ConnectionRefused => Failure::Refused,
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Failure::TimedOut(timeout),
+        _ => Failure::Io(err),
+    }
+}
+
+/// The `Mode:` line of a `srvr` answer (`leader`, `follower`, `observer`, `standalone`,
+/// `read-only`).
+pub fn mode(srvr: &str) -> Option<&str> {
+    srvr.lines()
+        .find_map(|line| line.strip_prefix("Mode:"))
+        .map(str::trim)
+}
+
+/// A short, one-line rendering of an unexpected answer.
+pub fn unexpected(reply: &str) -> String {
+    format!("unexpected answer {}", quote(reply.trim_end()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mode_is_read_from_srvr() {
+        let srvr = "Zookeeper version: 3.8.0\nLatency min/avg/max: 0/0.0/0\nMode: follower\n";
+        assert_eq!(mode(srvr), Some("follower"));
+        assert_eq!(mode("imok"), None);
+    }
+
+    #[test]
+    fn servers_print_as_addresses() {
+        let v4 = Server {
+            host: "127.0.0.1".into(),
+            port: 2181,
+        };
+        let v6 = Server {
+            host: "::1".into(),
+            port: 2181,
+        };
+        assert_eq!(
+            (v4.to_string(), v6.to_string()),
+            ("127.0.0.1:2181".into(), "[::1]:2181".into())
+        );
+    }
+}

@@ -1,0 +1,157 @@
+//! `zookeeper-metrics`: the server's `mntr`, as it is (like the original script), as
+//! Prometheus metrics, or as JSON; printed once or served over HTTP for Prometheus to scrape.
+
+use std::ffi::OsString;
+use std::net::TcpListener;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
+
+use crate::fourlw::{self, Failure, Server};
+use crate::http::{self, Response};
+use crate::mntr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// mntr exactly as the server sends it
+    Raw,
+    /// the Prometheus text format, with zk_up
+    Prometheus,
+    /// one JSON object
+    Json,
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "zookeeper-metrics",
+    version,
+    about = "Print a ZooKeeper server's metrics (mntr), or serve them to Prometheus.",
+    long_about = "Print a ZooKeeper server's metrics (the mntr four-letter word): raw as the \
+server sends them, in the Prometheus text format, or as JSON. With --listen, serve them on \
+/metrics over HTTP for Prometheus to scrape; every scrape asks the server anew.\n\n\
+Exit status 1 when the server cannot be asked (refused, timed out, mntr not whitelisted, not \
+serving), with one line on stderr saying what to do; the Prometheus format still prints a \
+valid page, with zk_up 0.",
+    after_help = "Example: kubectl exec zk-0 -- zookeeper-metrics --format prometheus"
+)]
+struct MetricsArgs {
+    /// The server's address.
+    #[arg(long, value_name = "HOST", default_value = "127.0.0.1")]
+    host: String,
+
+    /// Seconds the server may take to answer, decimals allowed.
+    #[arg(long, value_name = "SECONDS", default_value = "2")]
+    timeout: String,
+
+    /// How to print the metrics.
+    #[arg(long, value_enum, default_value = "raw")]
+    format: Format,
+
+    /// Serve Prometheus metrics on http://ADDR:PORT/metrics instead of printing once
+    /// (e.g. 0.0.0.0:9141). Other paths answer 404.
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<String>,
+
+    /// The client port. [default: $ZK_CLIENT_PORT, else 2181]
+    #[arg(value_name = "PORT")]
+    port: Option<String>,
+}
+
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    let mut cmd = MetricsArgs::command();
+    let parsed = cmd
+        .try_get_matches_from_mut(args)
+        .and_then(|m| MetricsArgs::from_arg_matches(&m));
+    let args = match parsed {
+        Ok(args) => args,
+        Err(err) => return crate::start::clap_exit(err, "zookeeper-metrics"),
+    };
+    let target = Server::from_args(&args.host, args.port.as_deref()).and_then(|server| {
+        let timeout = crate::settings::seconds("--timeout", &args.timeout).map_err(|e| e.0)?;
+        Ok((server, timeout))
+    });
+    let (server, timeout) = match target {
+        Ok(target) => target,
+        Err(err) => {
+            eprintln!("zookeeper-metrics: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match &args.listen {
+        Some(addr) => listen(addr, &server, timeout),
+        None => print_once(args.format, &server, timeout),
+    }
+}
+
+fn print_once(format: Format, server: &Server, timeout: Duration) -> ExitCode {
+    let answer = fourlw::ask(server, "mntr", timeout);
+    let page = match (&answer, format) {
+        (Ok(raw), Format::Raw) => Some(raw.clone()),
+        (Ok(raw), Format::Json) => Some(mntr::json(&mntr::parse(raw))),
+        (_, Format::Prometheus) => Some(prometheus_page(&answer)),
+        (Err(_), _) => None,
+    };
+    if let Some(page) = page {
+        print!("{page}");
+    }
+    match answer {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("zookeeper-metrics: {server}: {}", advice(&err));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn prometheus_page(answer: &Result<String, Failure>) -> String {
+    match answer {
+        Ok(raw) => mntr::prometheus(&mntr::parse(raw), true),
+        Err(_) => mntr::prometheus(&[], false),
+    }
+}
+
+/// The failure, with what to do about it where zkpod knows.
+fn advice(err: &Failure) -> String {
+    match err {
+        Failure::NotServing => format!("{err}; mntr answers again once the quorum is back"),
+        _ => err.to_string(),
+    }
+}
+
+fn listen(addr: &str, server: &Server, timeout: Duration) -> ExitCode {
+    let listener = match TcpListener::bind(addr) {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!("zookeeper-metrics: --listen {addr}: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    // As PID 1 of a sidecar container, TERM and INT would be ignored without a handler.
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        // SAFETY: the handler only calls _exit, which is async-signal-safe.
+        let registered =
+            unsafe { signal_hook::low_level::register(signal, || signal_hook::low_level::exit(0)) };
+        if let Err(err) = registered {
+            eprintln!("zookeeper-metrics: cannot handle signal {signal}: {err}");
+            return ExitCode::FAILURE;
+        }
+    }
+    crate::logging::init(crate::settings::LogLevel::Info);
+    tracing::info!("serving {server}'s metrics on http://{addr}/metrics");
+    http::serve(&listener, |method, path| match (method, path) {
+        ("GET", "/metrics") => {
+            let answer = fourlw::ask(server, "mntr", timeout);
+            if let Err(err) = &answer {
+                tracing::warn!("{server}: {}", advice(err));
+            }
+            Response {
+                status: "200 OK",
+                content_type: "text/plain; version=0.0.4; charset=utf-8",
+                body: prometheus_page(&answer),
+            }
+        }
+        ("GET", _) => Response::text("404 Not Found", "only /metrics is here\n"),
+        _ => Response::text("405 Method Not Allowed", "GET /metrics\n"),
+    })
+}

@@ -1,0 +1,113 @@
+//! `zookeeper-ready`: the exec probe. Plain, it asks whether the server is alive (safe for
+//! liveness); with `--serving`, whether it serves clients in a quorum (for readiness).
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
+
+use crate::fourlw::{self, Failure, Server};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "zookeeper-ready",
+    version,
+    about = "Probe a ZooKeeper server: exit 0 when healthy, 1 (with one line on stderr saying \
+why) when not.",
+    long_about = "Probe a ZooKeeper server: exit 0 when healthy, 1 (with one line on stderr \
+saying why) when not. Quiet on success.\n\n\
+Plain, it asks `ruok` and expects `imok`: the server is alive and answering, even with no \
+quorum. Use it as the liveness probe: a liveness probe that needs a quorum would restart every \
+server of a partitioned ensemble. When ruok is not in 4lw.commands.whitelist, any answer to \
+`srvr` counts as alive.\n\n\
+With --serving, it asks `srvr` and expects Mode: leader, follower, observer or standalone: the \
+server is in a quorum and serves clients. Use it as the readiness probe only with \
+podManagementPolicy: Parallel and publishNotReadyAddresses: true on the headless Service; \
+otherwise a new ensemble never becomes ready.",
+    after_help = "Example probe: exec: command: [\"zookeeper-ready\", \"2181\"]"
+)]
+struct ReadyArgs {
+    /// The server's address.
+    #[arg(long, value_name = "HOST", default_value = "127.0.0.1")]
+    host: String,
+
+    /// Seconds the whole probe may take, decimals allowed. The default stays inside
+    /// Kubernetes' default timeoutSeconds of 1.
+    #[arg(long, value_name = "SECONDS", default_value = "0.8")]
+    timeout: String,
+
+    /// Ready only when the server serves clients in a quorum (srvr reports leader, follower,
+    /// observer or standalone).
+    #[arg(long, action = ArgAction::SetTrue)]
+    serving: bool,
+
+    /// The client port. [default: $ZK_CLIENT_PORT, else 2181]
+    #[arg(value_name = "PORT")]
+    port: Option<String>,
+}
+
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    let mut cmd = ReadyArgs::command();
+    let parsed = cmd
+        .try_get_matches_from_mut(args)
+        .and_then(|m| ReadyArgs::from_arg_matches(&m));
+    let args = match parsed {
+        Ok(args) => args,
+        Err(err) => return crate::start::clap_exit(err, "zookeeper-ready"),
+    };
+    let target = Server::from_args(&args.host, args.port.as_deref()).and_then(|server| {
+        let timeout = crate::settings::seconds("--timeout", &args.timeout).map_err(|e| e.0)?;
+        Ok((server, timeout))
+    });
+    let (server, timeout) = match target {
+        Ok(target) => target,
+        Err(err) => {
+            eprintln!("zookeeper-ready: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let verdict = if args.serving {
+        serving(&server, timeout)
+    } else {
+        alive(&server, timeout)
+    };
+    match verdict {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(why) => {
+            eprintln!("zookeeper-ready: {server}: {why}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Alive: `ruok` answers `imok`. If ruok is switched off, any answer to `srvr` will do.
+fn alive(server: &Server, timeout: Duration) -> Result<(), String> {
+    let started = Instant::now();
+    match fourlw::ask(server, "ruok", timeout) {
+        Ok(reply) if reply.trim_end() == "imok" => Ok(()),
+        Ok(reply) => Err(fourlw::unexpected(&reply)),
+        Err(Failure::NotWhitelisted(_)) => {
+            let left = timeout.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return Err(Failure::TimedOut(timeout).to_string());
+            }
+            match fourlw::ask(server, "srvr", left) {
+                Ok(_) | Err(Failure::NotServing | Failure::NotWhitelisted(_)) => Ok(()),
+                Err(Failure::TimedOut(_)) => Err(Failure::TimedOut(timeout).to_string()),
+                Err(err) => Err(err.to_string()),
+            }
+        }
+        Err(err) => Err(err.to_string()),
+    }
+}
+
+/// Serving: `srvr` reports a mode in which the server answers clients.
+fn serving(server: &Server, timeout: Duration) -> Result<(), String> {
+    let srvr = fourlw::ask(server, "srvr", timeout).map_err(|err| err.to_string())?;
+    match fourlw::mode(&srvr) {
+        Some("leader" | "follower" | "observer" | "standalone") => Ok(()),
+        Some(mode) => Err(format!("not serving: Mode: {mode}")),
+        None => Err(fourlw::unexpected(&srvr)),
+    }
+}

@@ -163,3 +163,39 @@ fn the_server_runs_as_the_user_it_is_given() {
     }
     kazoo(&zk.connect_string(), "zk.create('/as-user', b'ok')").unwrap();
 }
+
+#[test]
+fn prometheus_port_needs_the_provider_jar() {
+    let sandbox = Sandbox::new("prometheus-port");
+    // Debian's package has no Prometheus provider: refused before anything is written.
+    let out = output(sandbox.start().arg("--prometheus_port=7000"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("start-zookeeper: --prometheus_port: this ZooKeeper has no"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!sandbox.path("conf").exists());
+
+    // A release that has it (its layout is all that is looked at here).
+    for jar in [
+        "zookeeper-3.8.4.jar",
+        "zookeeper-prometheus-metrics-3.8.4.jar",
+    ] {
+        let path = sandbox.path("release/lib").join(jar);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, "").unwrap();
+    }
+    let out = output(sandbox.start().args([
+        "--prometheus_port=7000",
+        &format!("--zk_home={}", sandbox.path("release").display()),
+        "--dry_run",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = stdout(&out);
+    assert!(printed.contains(
+        "metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider\n\
+         metricsProvider.httpPort=7000\n"
+    ));
+    assert!(printed.contains("zookeeper-prometheus-metrics-3.8.4.jar"));
+}

@@ -89,27 +89,41 @@ impl Drop for Sandbox {
 }
 
 /// Run to completion with a deadline; a command that hangs fails the test instead of the suite.
+/// Its output is read while it runs, so a large one cannot block it.
 pub fn run(cmd: &mut Command, deadline: Duration) -> Output {
+    use std::io::Read;
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|err| panic!("starting {cmd:?}: {err}"));
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
     let started = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
         }
         if started.elapsed() > deadline {
             let _ = child.kill();
-            let output = child.wait_with_output().unwrap();
-            panic!(
-                "{cmd:?} did not finish within {deadline:?}; stderr: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
+            let _ = child.wait();
+            let err = String::from_utf8_lossy(&err.join().unwrap()).into_owned();
+            panic!("{cmd:?} did not finish within {deadline:?}; stderr: {err}");
         }
         std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
     }
 }
 
@@ -297,7 +311,7 @@ impl ZooKeeper {
         cmd
     }
 
-    /// Start a standalone server and wait until it answers `ruok`.
+    /// Start a standalone server and wait until it serves.
     pub fn start(name: &str, extra: &[&str]) -> ZooKeeper {
         let sandbox = Sandbox::new(name);
         let port = free_port();
@@ -317,11 +331,11 @@ impl ZooKeeper {
             .expect("start-zookeeper");
         self.process = Some(process);
         let port = self.port;
+        // Serving: srvr reports a mode (a server answers ruok a moment before it serves).
         assert!(
-            wait_until(Duration::from_secs(60), || four_letter_word(port, "ruok")
-                .as_deref()
-                == Some("imok")),
-            "ZooKeeper did not answer ruok; log:\n{}",
+            wait_until(Duration::from_secs(60), || four_letter_word(port, "srvr")
+                .is_some_and(|answer| answer.contains("\nMode: "))),
+            "ZooKeeper did not start serving; log:\n{}",
             self.log()
         );
     }

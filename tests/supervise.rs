@@ -241,10 +241,9 @@ fn orphans_of_exec_probes_are_reaped_by_pid_1() {
 #[test]
 fn orphans_are_reaped_without_being_pid_1() {
     // Not PID 1: the supervisor makes itself the child subreaper, so orphans come to it.
-    let mut child = supervise(&["sh", "-c", "(sleep 0.2 &); (sleep 0.2 &); sleep 3"])
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Running::spawn(
+        supervise(&["sh", "-c", "(sleep 0.2 &); (sleep 0.2 &); sleep 3"]).stdin(Stdio::null()),
+    );
     let supervisor = child.id();
     // The two sleeps are orphaned at once, end after 0.2 s, and must not stay zombies.
     assert!(
@@ -258,7 +257,7 @@ fn orphans_are_reaped_without_being_pid_1() {
         children(supervisor)
     );
     assert!(zombies(supervisor).is_empty());
-    assert!(child.wait().unwrap().success());
+    assert!(child.0.wait().unwrap().success());
 }
 
 #[test]
@@ -305,24 +304,22 @@ fn stdin_passes_through_and_no_double_dash_is_needed() {
 
 #[test]
 fn grace_kills_a_child_that_ignores_term() {
-    let mut child = supervise(&[
+    let mut cmd = supervise(&[
         "--grace",
         "1",
         "--",
         "sh",
         "-c",
         "trap '' TERM; echo up; sleep 30 & wait",
-    ])
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .spawn()
-    .unwrap();
+    ]);
+    cmd.stdin(Stdio::null()).stdout(Stdio::null());
+    let mut child = Running::spawn(&mut cmd);
     let supervisor = child.id();
     assert!(wait_until(Duration::from_secs(5), || !children(supervisor).is_empty()));
     std::thread::sleep(Duration::from_millis(200));
     let sent = Instant::now();
     signal(supervisor, TERM);
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     let took = sent.elapsed();
     assert_eq!(status.code(), Some(128 + KILL));
     assert!(
@@ -378,10 +375,7 @@ fn term_before_the_child_starts_means_no_child() {
 
 #[test]
 fn idle_supervisor_sleeps_in_the_kernel() {
-    let mut child = supervise(&["sleep", "30"])
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = Running::spawn(supervise(&["sleep", "30"]).stdin(Stdio::null()));
     let pid = child.id();
     assert!(wait_until(Duration::from_secs(5), || !children(pid).is_empty()));
     let cpu_ticks = || {
@@ -404,8 +398,6 @@ fn idle_supervisor_sleeps_in_the_kernel() {
         wchan.contains("poll") || wchan.is_empty() || wchan == "0",
         "waits in {wchan}"
     );
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! directories, and running commands with a deadline.
 #![allow(dead_code)] // each test file uses its own part of this module
 
+pub mod statefulset;
+
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -207,6 +209,19 @@ pub fn tutorial_hosts(n: usize) -> String {
     hosts
 }
 
+/// A python program that runs `script` with `zk`, a started KazooClient for argv[1].
+pub fn kazoo_program(script: &str) -> String {
+    format!(
+        "import sys\nfrom kazoo.client import KazooClient\n\
+         zk = KazooClient(hosts=sys.argv[1], timeout=10)\nzk.start(timeout=20)\n\
+         try:\n{}\nfinally:\n    zk.stop()\n",
+        script
+            .lines()
+            .map(|l| format!("    {l}\n"))
+            .collect::<String>()
+    )
+}
+
 /// A port nobody listens on right now (the kernel's pick), for servers the tests start.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -391,15 +406,7 @@ impl Drop for ZooKeeper {
 /// Run a kazoo script against `hosts` with Debian's python3; its stdout.
 /// The script sees `zk`, a started KazooClient.
 pub fn kazoo(hosts: &str, script: &str) -> Result<String, String> {
-    let program = format!(
-        "import sys\nfrom kazoo.client import KazooClient\n\
-         zk = KazooClient(hosts=sys.argv[1], timeout=10)\nzk.start(timeout=20)\n\
-         try:\n{}\nfinally:\n    zk.stop()\n",
-        script
-            .lines()
-            .map(|l| format!("    {l}\n"))
-            .collect::<String>()
-    );
+    let program = kazoo_program(script);
     let out = run(
         Command::new(PYTHON).arg("-c").arg(program).arg(hosts),
         Duration::from_secs(60),
@@ -408,5 +415,34 @@ pub fn kazoo(hosts: &str, script: &str) -> Result<String, String> {
         Ok(stdout(&out))
     } else {
         Err(stderr(&out))
+    }
+}
+
+/// A process the test started, in a process group of its own: when the test lets go of it,
+/// also by failing, the whole group is killed, so nothing outlives the test.
+pub struct Running(pub std::process::Child);
+
+impl Running {
+    pub fn spawn(cmd: &mut Command) -> Running {
+        use std::os::unix::process::CommandExt;
+        Running(
+            cmd.process_group(0)
+                .spawn()
+                .unwrap_or_else(|err| panic!("starting {cmd:?}: {err}")),
+        )
+    }
+
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-9", "--", &format!("-{}", self.0.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.0.wait();
     }
 }

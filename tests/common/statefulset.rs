@@ -1,0 +1,440 @@
+//! A StatefulSet simulated with namespaces, the way a container runtime runs its pods.
+//!
+//! Pod `zk-i` gets:
+//! - its own network namespace, with `eth0` = 10.0.0.(i+2) on a bridge. The bridge lives in a
+//!   namespace of its own (the "cluster network"), so no test traffic touches the host's;
+//! - its own UTS namespace with hostname `zk-i`, and an /etc/hosts naming every pod
+//!   `zk-j.zk-hs.default.svc.cluster.local zk-j` (`ip netns exec` bind-mounts
+//!   /etc/netns/NAME/hosts over /etc/hosts);
+//! - its own PID and mount namespaces, where start-zookeeper runs as PID 1, its persistent
+//!   volume (a directory of the test's) mounted at /var/lib/zookeeper, and fresh tmpfs at
+//!   /opt and /var/log (the container's own filesystem, lost at every restart).
+//!
+//! Everything is removed when the StatefulSet is dropped, also when a test fails; leftovers of
+//! test processes that were killed outright are removed by the next run.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use super::*;
+
+/// The headless Service's domain, as in the tutorial.
+pub const DOMAIN: &str = "zk-hs.default.svc.cluster.local";
+/// Where the tutorial mounts each pod's PersistentVolume.
+const MOUNT_PATH: &str = "/var/lib/zookeeper";
+const PREFIX: &str = "zkpod-sts";
+
+pub struct Pod {
+    pub netns: String,
+    pub ip: String,
+    pub volume: PathBuf,
+    /// `ip netns exec … unshare …`: its only child is the pod's PID 1.
+    process: Option<Child>,
+}
+
+pub struct StatefulSet {
+    id: String,
+    pub root: PathBuf,
+    /// The cluster network's namespace, where the bridge is (and clients from "another pod").
+    pub network: String,
+    pub pods: Vec<Pod>,
+    /// start-zookeeper's flags, as in the manifest's command.
+    pub flags: Vec<String>,
+}
+
+/// Run a setup command; it must succeed.
+fn sh(args: &[&str]) {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|err| panic!("{args:?}: {err}"));
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+}
+
+fn netns_list() -> Vec<String> {
+    let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    stdout(&out)
+        .lines()
+        .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
+
+/// Remove a network namespace and everything in it.
+fn remove_netns(name: &str) {
+    if let Ok(out) = Command::new("ip").args(["netns", "pids", name]).output() {
+        for pid in stdout(&out).split_whitespace() {
+            let _ = Command::new("kill").args(["-9", pid]).status();
+        }
+    }
+    let _ = Command::new("ip").args(["netns", "del", name]).status();
+    let _ = fs::remove_dir_all(format!("/etc/netns/{name}"));
+}
+
+/// Namespaces left by test runs whose process is gone (killed before it could clean up).
+fn sweep_leftovers() {
+    for name in netns_list() {
+        let Some(rest) = name.strip_prefix(&format!("{PREFIX}-")) else {
+            continue;
+        };
+        let owner = rest.split('-').next().unwrap_or_default();
+        if !Path::new(&format!("/proc/{owner}")).exists() {
+            remove_netns(&name);
+        }
+    }
+}
+
+impl StatefulSet {
+    /// Create the pods' namespaces, network and volumes; no pod runs yet.
+    pub fn create(replicas: usize, flags: &[&str]) -> StatefulSet {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        sweep_leftovers();
+        assert!(
+            Path::new(MOUNT_PATH).is_dir(),
+            "{MOUNT_PATH} must exist (Debian's zookeeper package creates it)"
+        );
+        let id = format!(
+            "{PREFIX}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        let root = std::env::temp_dir().join(&id);
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(root.join("bin")).unwrap();
+        for name in ["start-zookeeper", "zookeeper-ready", "zookeeper-metrics"] {
+            std::os::unix::fs::symlink(ZKPOD, root.join("bin").join(name)).unwrap();
+        }
+        let network = format!("{id}-net");
+        let mut set = StatefulSet {
+            id: id.clone(),
+            root,
+            network: network.clone(),
+            pods: Vec::new(),
+            flags: flags.iter().map(|f| f.to_string()).collect(),
+        };
+        sh(&["ip", "netns", "add", &network]);
+        sh(&["ip", "-n", &network, "link", "set", "lo", "up"]);
+        sh(&["ip", "-n", &network, "link", "add", "br0", "type", "bridge"]);
+        sh(&[
+            "ip",
+            "-n",
+            &network,
+            "addr",
+            "add",
+            "10.0.0.1/24",
+            "dev",
+            "br0",
+        ]);
+        sh(&["ip", "-n", &network, "link", "set", "br0", "up"]);
+        for i in 0..replicas {
+            set.add_pod(i);
+        }
+        // Every pod's /etc/hosts names every pod, as cluster DNS would
+        // (publishNotReadyAddresses on the headless Service).
+        let mut hosts = String::from("127.0.0.1 localhost\n");
+        for i in 0..replicas {
+            hosts.push_str(&format!("10.0.0.{} zk-{i}.{DOMAIN} zk-{i}\n", i + 2));
+        }
+        for pod in &set.pods {
+            let dir = PathBuf::from(format!("/etc/netns/{}", pod.netns));
+            fs::create_dir_all(&dir).unwrap();
+            fs::write(dir.join("hosts"), &hosts).unwrap();
+        }
+        set
+    }
+
+    fn add_pod(&mut self, i: usize) {
+        let netns = format!("{}-zk-{i}", self.id);
+        let ip = format!("10.0.0.{}", i + 2);
+        let veth = format!("v{i}");
+        sh(&["ip", "netns", "add", &netns]);
+        sh(&[
+            "ip",
+            "-n",
+            &self.network,
+            "link",
+            "add",
+            &veth,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            &netns,
+        ]);
+        sh(&[
+            "ip",
+            "-n",
+            &self.network,
+            "link",
+            "set",
+            &veth,
+            "master",
+            "br0",
+            "up",
+        ]);
+        sh(&[
+            "ip",
+            "-n",
+            &netns,
+            "addr",
+            "add",
+            &format!("{ip}/24"),
+            "dev",
+            "eth0",
+        ]);
+        sh(&["ip", "-n", &netns, "link", "set", "eth0", "up"]);
+        sh(&["ip", "-n", &netns, "link", "set", "lo", "up"]);
+        let volume = self.root.join(format!("datadir-zk-{i}"));
+        fs::create_dir_all(&volume).unwrap();
+        self.pods.push(Pod {
+            netns,
+            ip,
+            volume,
+            process: None,
+        });
+    }
+
+    /// The kubelet starting pod i's container: start-zookeeper as PID 1 with the flags.
+    pub fn start(&mut self, i: usize) {
+        self.start_with(i, &self.flags.clone());
+    }
+
+    /// Start pod i's container with another command line for start-zookeeper.
+    pub fn start_with(&mut self, i: usize, flags: &[String]) {
+        assert!(self.pods[i].process.is_none(), "zk-{i} already runs");
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path(i))
+            .unwrap();
+        let start = self.command_path("start-zookeeper");
+        let script = format!(
+            "set -e; hostname zk-{i}; mount --bind \"$1\" {MOUNT_PATH}; \
+             mount -t tmpfs container /opt; mount -t tmpfs container /var/log; \
+             mkdir -p /opt/zookeeper/conf; shift; exec \"$@\""
+        );
+        let process = Command::new("ip")
+            .args(["netns", "exec", &self.pods[i].netns])
+            .args([
+                "unshare",
+                "--uts",
+                "--pid",
+                "--fork",
+                "--mount-proc",
+                "sh",
+                "-c",
+            ])
+            .arg(script)
+            .arg("sh")
+            .arg(&self.pods[i].volume)
+            .arg(&start)
+            .args(flags)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.pods[i].process = Some(process);
+    }
+
+    pub fn start_all(&mut self) {
+        for i in 0..self.pods.len() {
+            self.start(i);
+        }
+    }
+
+    /// A zkpod command name, as the image installs it.
+    pub fn command_path(&self, name: &str) -> String {
+        self.root.join("bin").join(name).display().to_string()
+    }
+
+    pub fn log_path(&self, i: usize) -> PathBuf {
+        self.root.join(format!("zk-{i}.log"))
+    }
+
+    /// `kubectl logs zk-i` (every start of the container).
+    pub fn logs(&self, i: usize) -> String {
+        fs::read_to_string(self.log_path(i)).unwrap_or_default()
+    }
+
+    /// The host's pid of pod i's PID 1.
+    pub fn pid1(&self, i: usize) -> u32 {
+        let process = self.pods[i].process.as_ref().expect("the pod runs");
+        let mut pid = None;
+        assert!(
+            wait_until(Duration::from_secs(10), || {
+                pid = children(process.id()).first().copied();
+                pid.is_some()
+            }),
+            "zk-{i} has no PID 1"
+        );
+        pid.unwrap()
+    }
+
+    /// The JVM that pod i's PID 1 supervises.
+    pub fn java(&self, i: usize) -> u32 {
+        let pid1 = self.pid1(i);
+        let mut java = None;
+        assert!(
+            wait_until(Duration::from_secs(10), || {
+                java = children(pid1).into_iter().find(|pid| {
+                    fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                        .is_ok_and(|c| c.contains("QuorumPeerMain"))
+                });
+                java.is_some()
+            }),
+            "zk-{i} runs no java"
+        );
+        java.unwrap()
+    }
+
+    /// Wait for pod i's PID 1 to exit; its exit status.
+    pub fn wait_exit(&mut self, i: usize, deadline: Duration) -> Option<i32> {
+        let mut process = self.pods[i].process.take().expect("the pod runs");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = process.try_wait().unwrap() {
+                return status.code();
+            }
+            if started.elapsed() > deadline {
+                self.pods[i].process = Some(process);
+                panic!("zk-{i}'s PID 1 did not exit within {deadline:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kill pod i outright (its PID 1, and with it every process in the pod).
+    pub fn kill(&mut self, i: usize) {
+        let pid1 = self.pid1(i);
+        signal(pid1, 9);
+        self.wait_exit(i, Duration::from_secs(10));
+    }
+
+    /// `kubectl exec zk-i -- args…`: run in pod i's network, UTS, PID and mount namespaces.
+    pub fn exec(&self, i: usize, args: &[&str], deadline: Duration) -> Output {
+        let pid1 = self.pid1(i).to_string();
+        let mut cmd = Command::new("nsenter");
+        cmd.args(["-t", &pid1, "-n", "-u", "-p", "-m", "--"])
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        run(&mut cmd, deadline)
+    }
+
+    /// Run in the cluster network, as another pod would (clients, writers).
+    pub fn in_network(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.network])
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        cmd
+    }
+
+    /// The kubelet's exec probe: `zookeeper-ready [--serving] 2181` in pod i.
+    pub fn probe(&self, i: usize, serving: bool) -> Output {
+        let ready = self.command_path("zookeeper-ready");
+        let mut args = vec![ready.as_str()];
+        if serving {
+            args.push("--serving");
+        }
+        args.push("2181");
+        self.exec(i, &args, Duration::from_secs(10))
+    }
+
+    /// Wait until pod i's probe passes.
+    pub fn wait_ready(&self, i: usize, serving: bool, deadline: Duration) {
+        let passed = wait_until(deadline, || self.probe(i, serving).status.success());
+        if !passed {
+            let last = self.probe(i, serving);
+            panic!(
+                "zk-{i} not {} within {deadline:?}: {}\nlogs:\n{}",
+                if serving { "serving" } else { "alive" },
+                stderr(&last),
+                tail(&self.logs(i), 40)
+            );
+        }
+    }
+
+    /// `kubectl exec zk-i -- zookeeper-metrics`: the zk_server_state line's value.
+    pub fn server_state(&self, i: usize) -> String {
+        let metrics = self.command_path("zookeeper-metrics");
+        let out = self.exec(i, &[&metrics], Duration::from_secs(10));
+        stdout(&out)
+            .lines()
+            .find_map(|line| line.strip_prefix("zk_server_state\t"))
+            .unwrap_or("unknown")
+            .to_string()
+    }
+
+    /// A kazoo script run in pod i against its own server (127.0.0.1:2181).
+    pub fn kazoo(&self, i: usize, script: &str) -> Result<String, String> {
+        let program = kazoo_program(script);
+        let out = self.exec(
+            i,
+            &[PYTHON, "-c", &program, "127.0.0.1:2181"],
+            Duration::from_secs(60),
+        );
+        if out.status.success() {
+            Ok(stdout(&out))
+        } else {
+            Err(stderr(&out))
+        }
+    }
+
+    /// Every pod's client address, as a ZooKeeper connect string.
+    pub fn connect_string(&self) -> String {
+        self.pods
+            .iter()
+            .map(|pod| format!("{}:2181", pod.ip))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Zombies among the children of pod i's PID 1.
+    pub fn zombies(&self, i: usize) -> Vec<u32> {
+        children(self.pid1(i))
+            .into_iter()
+            .filter(|c| proc_status(*c, "State").is_some_and(|s| s.starts_with('Z')))
+            .collect()
+    }
+}
+
+impl Drop for StatefulSet {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            for i in 0..self.pods.len() {
+                eprintln!("--- zk-{i} logs (tail) ---\n{}", tail(&self.logs(i), 30));
+            }
+        }
+        for pod in &mut self.pods {
+            if let Some(mut process) = pod.process.take() {
+                for pid1 in children(process.id()) {
+                    let _ = Command::new("kill")
+                        .args(["-9", &pid1.to_string()])
+                        .status();
+                }
+                let _ = process.kill();
+                let _ = process.wait();
+            }
+            remove_netns(&pod.netns);
+        }
+        remove_netns(&self.network);
+        if std::env::var_os("ZKPOD_KEEP_STS").is_none() {
+            let _ = fs::remove_dir_all(&self.root);
+        }
+    }
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}

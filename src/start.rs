@@ -368,9 +368,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    drop(settings);
-    release_free_memory();
-    supervise::run(child, signals)
+    become_supervisor(child, settings.user.as_deref(), signals)
 }
 
 pub enum Parsed {
@@ -562,12 +560,42 @@ fn shell_words<'a>(words: impl Iterator<Item = &'a OsString>) -> String {
     quoted.join(" ")
 }
 
-/// Hand memory freed during start-up back to the kernel: the supervisor then idles at the size
-/// of what it still uses (glibc keeps freed memory otherwise).
-fn release_free_memory() {
-    #[cfg(target_env = "gnu")]
-    // SAFETY: malloc_trim only returns free heap memory to the kernel.
-    unsafe {
-        nix::libc::malloc_trim(0);
+/// Replace this process with `zkpod supervise … -- COMMAND`: PID 1 then keeps none of the
+/// start-up's code, heap or templates while it idles for the life of the pod. Blocked and
+/// pending signals survive execve, so a TERM that came during start-up still stops the
+/// server from starting. Where exec fails (no /proc), supervise from here.
+fn become_supervisor(
+    child: supervise::Child,
+    user: Option<&str>,
+    signals: supervise::Signals,
+) -> ExitCode {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let mut args: Vec<OsString> = vec!["zkpod".into(), "supervise".into()];
+    if let Some(grace) = child.grace {
+        args.push("--grace".into());
+        args.push(grace.as_secs_f64().to_string().into());
     }
+    if let Some(user) = user {
+        args.push("--user".into());
+        args.push(user.into());
+    }
+    args.push("--".into());
+    args.push(child.program.clone());
+    args.extend(child.args.iter().cloned());
+    let c_args: Result<Vec<std::ffi::CString>, _> = args
+        .iter()
+        .map(|a| std::ffi::CString::new(a.as_bytes()))
+        .collect();
+    // The binary by its own name (ps shows "zkpod"), or through /proc if that is gone.
+    let exe = std::env::current_exe()
+        .ok()
+        .filter(|path| path.is_file())
+        .and_then(|path| std::ffi::CString::new(path.into_os_string().into_vec()).ok())
+        .unwrap_or_else(|| c"/proc/self/exe".to_owned());
+    if let Ok(c_args) = c_args {
+        // Raw execve: std's exec would unblock the signals first.
+        let err = nix::unistd::execv(&exe, &c_args).unwrap_err();
+        tracing::warn!("cannot re-execute as the supervisor ({err}); supervising from here");
+    }
+    supervise::run(child, signals)
 }

@@ -104,8 +104,20 @@ fn the_tutorial_on_three_pods() {
         "world\n"
     );
 
-    // 4. Process failure: kill -9 of the java in zk-0 ends the pod's PID 1 with 137; the
-    //    restarted pod rejoins and serves /hello.
+    // 4. Process failure. First the process tree (`kubectl exec zk-0 -- ps -ef`): PID 1 is
+    //    zkpod supervising java, not java itself. Then kill -9 of that java ends the pod's
+    //    PID 1 with 137; the restarted pod rejoins and serves /hello.
+    let ps = stdout(&set.exec(0, &["ps", "-o", "pid=,ppid=,args=", "-e"], MINUTE));
+    let pid1 = ps
+        .lines()
+        .find(|l| l.trim_start().starts_with("1 "))
+        .unwrap_or_default();
+    assert!(pid1.contains("zkpod supervise -- /usr/bin/java"), "{ps}");
+    assert!(
+        ps.lines()
+            .any(|l| l.contains("QuorumPeerMain") && l.split_whitespace().nth(1) == Some("1")),
+        "java is not PID 1's child:\n{ps}"
+    );
     let java = set.java(0);
     signal(java, KILL);
     assert_eq!(set.wait_exit(0, Duration::from_secs(10)), Some(128 + KILL));

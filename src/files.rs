@@ -60,43 +60,66 @@ pub fn create_dirs(dirs: &[&PathBuf]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Write `files`, each atomically.
+/// Write `files`, each atomically: every one goes to a temporary file beside it and is flushed
+/// to disk, then all are renamed into place, then each directory is flushed once, which makes
+/// the renames durable. A reader (or a crash) sees each file old or new, never half of one.
 pub fn write(files: &[File]) -> anyhow::Result<()> {
-    for file in files {
-        write_atomically(&file.path, file.contents.as_bytes())
-            .with_context(|| format!("writing {}", file.path.display()))?;
+    let mut temps: Vec<PathBuf> = Vec::with_capacity(files.len());
+    let result = (|| {
+        for file in files {
+            let temp = temp_path(&file.path)?;
+            // Recorded before it exists, so a half-written one is removed too.
+            temps.push(temp.clone());
+            write_flushed(&temp, file.contents.as_bytes())
+                .with_context(|| format!("writing {}", file.path.display()))?;
+        }
+        for (temp, file) in temps.iter().zip(files) {
+            fs::rename(temp, &file.path)
+                .with_context(|| format!("writing {}", file.path.display()))?;
+        }
+        let mut dirs: Vec<&Path> = files.iter().filter_map(|f| f.path.parent()).collect();
+        dirs.dedup();
+        for dir in dirs {
+            fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .with_context(|| format!("flushing {}", dir.display()))?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        for temp in &temps {
+            let _ = fs::remove_file(temp);
+        }
     }
-    Ok(())
+    result
 }
 
-/// Write to a temporary file beside `path`, flush it to disk, then rename it over `path`: a
-/// reader (or a crash) sees the old file or the new one, never half of one.
-pub fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
+/// `.NAME.PID.tmp` beside `path`.
+fn temp_path(path: &Path) -> io::Result<PathBuf> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
-    let temp: PathBuf = dir.join(format!(
+    Ok(dir.join(format!(
         ".{}.{}.tmp",
         name.to_string_lossy(),
         std::process::id()
-    ));
-    let result = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&temp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        fs::rename(&temp, path)?;
-        // The rename itself is durable once the directory is.
-        fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
+    )))
+}
+
+fn write_flushed(path: &Path, contents: &[u8]) -> io::Result<()> {
+    // A temporary file left by a crash: in a pod, start-zookeeper always has the same pid.
+    match fs::remove_file(path) {
+        Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
+        _ => {}
     }
-    result
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
 }
 
 /// The files as `--dry_run` shows them: each under a `==> path <==` line.
@@ -140,31 +163,62 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
+    fn file(path: PathBuf, contents: &str) -> File {
+        File {
+            path,
+            contents: contents.into(),
+        }
+    }
+
     #[test]
     fn atomic_write_replaces_and_leaves_no_temporary_file() {
         let dir = temp_dir("atomic");
-        let path = dir.join("zoo.cfg");
-        write_atomically(&path, b"old\n").unwrap();
-        write_atomically(&path, b"new\n").unwrap();
-        assert_eq!(fs::read_to_string(&path).unwrap(), "new\n");
-        let names: Vec<_> = fs::read_dir(&dir)
+        let (cfg, env) = (dir.join("zoo.cfg"), dir.join("java.env"));
+        write(&[file(cfg.clone(), "old\n")]).unwrap();
+        write(&[file(cfg.clone(), "new\n"), file(env.clone(), "X=1\n")]).unwrap();
+        assert_eq!(fs::read_to_string(&cfg).unwrap(), "new\n");
+        assert_eq!(fs::read_to_string(&env).unwrap(), "X=1\n");
+        let mut names: Vec<_> = fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("zoo.cfg")]);
+        names.sort();
+        assert_eq!(names, ["java.env", "zoo.cfg"]);
         fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
-    fn failed_write_keeps_the_old_file() {
+    fn a_stale_temporary_file_does_not_block_the_write() {
+        let dir = temp_dir("stale");
+        let cfg = dir.join("zoo.cfg");
+        fs::write(
+            dir.join(format!(".zoo.cfg.{}.tmp", std::process::id())),
+            "half",
+        )
+        .unwrap();
+        write(&[file(cfg.clone(), "new\n")]).unwrap();
+        assert_eq!(fs::read_to_string(&cfg).unwrap(), "new\n");
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn failed_write_keeps_every_old_file_and_no_temporary_one() {
         let dir = temp_dir("failed");
-        let path = dir.join("zoo.cfg");
-        fs::write(&path, "old\n").unwrap();
-        // A directory where the temporary file would go makes the write fail.
-        let temp = dir.join(format!(".zoo.cfg.{}.tmp", std::process::id()));
-        fs::create_dir(&temp).unwrap();
-        assert!(write_atomically(&path, b"new\n").is_err());
-        assert_eq!(fs::read_to_string(&path).unwrap(), "old\n");
+        let (cfg, env) = (dir.join("zoo.cfg"), dir.join("java.env"));
+        fs::write(&cfg, "old\n").unwrap();
+        fs::write(&env, "old env\n").unwrap();
+        // A directory where the second temporary file would go makes the write fail.
+        let blocker = dir.join(format!(".java.env.{}.tmp", std::process::id()));
+        fs::create_dir(&blocker).unwrap();
+        let files = [file(cfg.clone(), "new\n"), file(env.clone(), "new env\n")];
+        assert!(write(&files).is_err());
+        assert_eq!(fs::read_to_string(&cfg).unwrap(), "old\n");
+        assert_eq!(fs::read_to_string(&env).unwrap(), "old env\n");
+        assert!(
+            !dir.join(format!(".zoo.cfg.{}.tmp", std::process::id()))
+                .exists()
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -226,20 +226,35 @@ pub fn prometheus(entries: &[Entry], up: bool) -> String {
         }
     }
 
-    let mut out = String::new();
+    let mut out = String::with_capacity(64 * 1024);
     for family in &families {
-        let _ = writeln!(out, "# HELP {} {}", family.name, escape_help(&family.help));
-        let _ = writeln!(out, "# TYPE {} {}", family.name, family.kind.name());
+        for line in [
+            [
+                "# HELP ",
+                &family.name,
+                " ",
+                &escape_help(&family.help),
+                "\n",
+            ],
+            ["# TYPE ", &family.name, " ", family.kind.name(), "\n"],
+        ] {
+            line.iter().for_each(|part| out.push_str(part));
+        }
         for (labels, value) in &family.samples {
             out.push_str(&family.name);
-            if !labels.is_empty() {
-                let pairs: Vec<String> = labels
-                    .iter()
-                    .map(|(l, v)| format!("{l}=\"{}\"", escape_label(v)))
-                    .collect();
-                let _ = write!(out, "{{{}}}", pairs.join(","));
+            for (i, (label, text)) in labels.iter().enumerate() {
+                out.push_str(if i == 0 { "{" } else { "," });
+                out.push_str(label);
+                out.push_str("=\"");
+                out.push_str(&escape_label(text));
+                out.push('"');
             }
-            let _ = writeln!(out, " {value}");
+            if !labels.is_empty() {
+                out.push('}');
+            }
+            out.push(' ');
+            out.push_str(value);
+            out.push('\n');
         }
     }
     out
@@ -247,6 +262,10 @@ pub fn prometheus(entries: &[Entry], up: bool) -> String {
 
 /// Only letters, digits, `_` and `:`, not starting with a digit.
 fn metric_name(key: &str) -> String {
+    let valid = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    if key.chars().all(valid) && !key.is_empty() && !key.starts_with(|c: char| c.is_ascii_digit()) {
+        return key.to_owned(); // every key ZooKeeper prints
+    }
     let mut name: String = key
         .chars()
         .map(|c| {

@@ -1,0 +1,386 @@
+#!/usr/bin/python3
+"""zkpod side by side with what it replaces, measured in one run.
+
+Peers: the original probe and metrics methods (bash running `echo WORD | nc`), a bash script
+that does the original start-up's work, and Debian's tini. Times are medians over many runs,
+taken with hyperfine in alternating rounds (A then B, then B then A, ...), so drift on a noisy
+machine hits both sides; results are ratios. Run through tests/bench.sh, as root.
+"""
+
+import argparse
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ZKPOD = os.path.join(ROOT, "target", "release", "zkpod")
+PYTHON = "/usr/bin/python3"  # Debian's, which has kazoo
+
+# The original methods, as the seed image ran them (bash and netcat, no timeout).
+ORIGINAL_PROBE = """#!/bin/bash
+answer=$(echo ruok | nc 127.0.0.1 "$1")
+[ "$answer" == "imok" ]
+"""
+ORIGINAL_METRICS = """#!/bin/bash
+echo mntr | nc 127.0.0.1 "$1"
+"""
+# The original start-up's work: parse --name=value flags, ask hostname twice, write zoo.cfg,
+# java.env, log4j.properties and myid with echo, print zoo.cfg, exec the server.
+ORIGINAL_START = r"""#!/bin/bash
+SERVERS=1; DATA_DIR=/var/lib/zookeeper/data; DATA_LOG_DIR=/var/lib/zookeeper/log
+CONF_DIR=/opt/zookeeper/conf; LOG_DIR=/var/log/zookeeper; CLIENT_PORT=2181
+SERVER_PORT=2888; ELECTION_PORT=3888; TICK_TIME=2000; INIT_LIMIT=10; SYNC_LIMIT=5
+HEAP=2G; MAX_CLIENT_CNXNS=60; SNAP_RETAIN_COUNT=3; PURGE_INTERVAL=0; LOG_LEVEL=INFO
+for arg in "$@"; do
+  case "$arg" in
+    --servers=*) SERVERS=${arg#*=} ;;
+    --data_dir=*) DATA_DIR=${arg#*=} ;;
+    --data_log_dir=*) DATA_LOG_DIR=${arg#*=} ;;
+    --conf_dir=*) CONF_DIR=${arg#*=} ;;
+    --log_dir=*) LOG_DIR=${arg#*=} ;;
+    --client_port=*) CLIENT_PORT=${arg#*=} ;;
+    --heap=*) HEAP=${arg#*=} ;;
+    --) break ;;
+    *) echo "Unknown option $arg" >&2; exit 1 ;;
+  esac
+done
+MIN_SESSION_TIMEOUT=$((TICK_TIME*2)); MAX_SESSION_TIMEOUT=$((TICK_TIME*20))
+HOST=$(hostname -s); DOMAIN=$(hostname -d)
+if [[ $HOST =~ (.*)-([0-9]+)$ ]]; then NAME=${BASH_REMATCH[1]}; ORD=${BASH_REMATCH[2]}
+else echo "no ordinal in $HOST" >&2; exit 1; fi
+MY_ID=$((ORD+1))
+mkdir -p "$CONF_DIR" "$DATA_DIR" "$DATA_LOG_DIR" "$LOG_DIR"
+CFG="$CONF_DIR/zoo.cfg"
+rm -f "$CFG"
+{
+  echo "clientPort=$CLIENT_PORT"; echo "dataDir=$DATA_DIR"; echo "dataLogDir=$DATA_LOG_DIR"
+  echo "tickTime=$TICK_TIME"; echo "initLimit=$INIT_LIMIT"; echo "syncLimit=$SYNC_LIMIT"
+  echo "maxClientCnxns=$MAX_CLIENT_CNXNS"; echo "minSessionTimeout=$MIN_SESSION_TIMEOUT"
+  echo "maxSessionTimeout=$MAX_SESSION_TIMEOUT"
+  echo "autopurge.snapRetainCount=$SNAP_RETAIN_COUNT"
+  echo "autopurge.purgeInterval=$PURGE_INTERVAL"
+  for (( i=1; i<=SERVERS; i++ )); do
+    echo "server.$i=$NAME-$((i-1)).$DOMAIN:$SERVER_PORT:$ELECTION_PORT"
+  done
+} >> "$CFG"
+cat "$CFG" >&2
+rm -f "$CONF_DIR/java.env"; echo "JVMFLAGS=\"-Xmx$HEAP -Xms$HEAP\"" >> "$CONF_DIR/java.env"
+LOG4J="$CONF_DIR/log4j.properties"; rm -f "$LOG4J"
+{
+  echo "zookeeper.root.logger=CONSOLE"; echo "zookeeper.console.threshold=$LOG_LEVEL"
+  echo 'log4j.rootLogger=${zookeeper.root.logger}'
+  echo "log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender"
+  echo 'log4j.appender.CONSOLE.Threshold=${zookeeper.console.threshold}'
+  echo "log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout"
+  echo "log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n"
+} >> "$LOG4J"
+if [ ! -f "$DATA_DIR/myid" ] && [ "$SERVERS" -gt 1 ]; then echo "$MY_ID" >> "$DATA_DIR/myid"; fi
+shift $(( $# > 0 ? $# - 1 : 0 ))
+exec "$@"
+"""
+
+LOAD_WRITER = """
+import sys, time
+from kazoo.client import KazooClient
+zk = KazooClient(hosts=sys.argv[1], timeout=10)
+zk.start(timeout=30)
+path = '/load/' + sys.argv[2]
+zk.ensure_path(path)
+value = b'x' * 1024
+end = time.monotonic() + float(sys.argv[3])
+ops = 0
+while time.monotonic() < end:
+    zk.set(path, value)
+    ops += 1
+print(ops)
+zk.stop()
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def four_letter_word(port, word):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall(word.encode())
+            s.settimeout(2)
+            chunks = []
+            while True:
+                data = s.recv(65536)
+                if not data:
+                    return b"".join(chunks).decode(errors="replace")
+                chunks.append(data)
+    except OSError:
+        return ""
+
+
+class Bench:
+    def __init__(self, quick):
+        self.quick = quick
+        self.rows = []
+        self.work = tempfile.mkdtemp(prefix="zkpod-bench-")
+        self.bin = os.path.join(self.work, "bin")
+        os.makedirs(self.bin)
+        for name in ("start-zookeeper", "zookeeper-ready", "zookeeper-metrics"):
+            os.symlink(ZKPOD, os.path.join(self.bin, name))
+        for name, text in (("probe", ORIGINAL_PROBE), ("metrics", ORIGINAL_METRICS),
+                           ("start", ORIGINAL_START)):
+            path = os.path.join(self.work, "original-" + name)
+            with open(path, "w") as f:
+                f.write(text)
+            os.chmod(path, 0o755)
+        self.server = None
+        self.port = free_port()
+
+    # --- the real ZooKeeper everything is measured against -------------------------------
+    def start_server(self):
+        d = os.path.join(self.work, "server")
+        self.server = subprocess.Popen(
+            [os.path.join(self.bin, "start-zookeeper"), f"--conf_dir={d}/conf",
+             f"--data_dir={d}/data", f"--data_log_dir={d}/datalog", f"--log_dir={d}/log",
+             f"--client_port={self.port}", f"--server_port={free_port()}",
+             f"--election_port={free_port()}", "--heap=256M", "--max_client_cnxns=0"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while "Mode: " not in four_letter_word(self.port, "srvr"):
+            if time.monotonic() > deadline:
+                sys.exit("bench: ZooKeeper did not start")
+            time.sleep(0.2)
+
+    def stop_server(self):
+        if self.server:
+            os.killpg(self.server.pid, signal.SIGKILL)
+            self.server.wait()
+
+    # --- measuring ----------------------------------------------------------------------
+    def hyperfine(self, commands, runs, wrapper=None, prepare=None):
+        """Median wall time and mean CPU time (user + system) of each command, in seconds,
+        over alternating rounds. `wrapper` runs hyperfine inside a namespace when given;
+        `prepare` runs (untimed) before every run."""
+        rounds = 2 if self.quick else 6
+        runs = max(5, runs // 10) if self.quick else runs
+        times = {c: [] for c in commands}
+        cpu = {c: [] for c in commands}
+        for r in range(rounds):
+            order = commands if r % 2 == 0 else list(reversed(commands))
+            out = os.path.join(self.work, "hyperfine.json")
+            # -i: the original probe fails now and then (see reliability); time it anyway.
+            cmd = ["hyperfine", "-N", "-i", "--style", "none", "--warmup", "3",
+                   "--runs", str(runs), "--export-json", out]
+            if prepare:
+                cmd += ["--prepare", prepare]
+            cmd += order
+            subprocess.run((wrapper or []) + cmd, check=True, stdout=subprocess.DEVNULL)
+            with open(out) as f:
+                for result in json.load(f)["results"]:
+                    times[result["command"]].extend(result["times"])
+                    cpu[result["command"]].append(result["user"] + result["system"])
+        return {c: (statistics.median(times[c]), statistics.mean(cpu[c])) for c in commands}
+
+    def row(self, measure, ours, peer, unit, budget=None):
+        ratio = ours / peer if peer else float("inf")
+        verdict = "-" if budget is None else ("pass" if ratio <= budget else "FAIL")
+        self.rows.append((measure, ours, peer, unit, ratio, budget, verdict))
+
+    def compare(self, label, ours, peer, runs, budget, wrapper=None, prepare=None):
+        result = self.hyperfine([ours, peer], runs, wrapper, prepare)
+        (ours_wall, ours_cpu), (peer_wall, peer_cpu) = result[ours], result[peer]
+        self.row(f"{label}: wall (median)", ours_wall * 1000, peer_wall * 1000, "ms", budget)
+        self.row(f"{label}: CPU (mean)", ours_cpu * 1000, peer_cpu * 1000, "ms", budget)
+
+    def probe(self):
+        self.compare("probe, zookeeper-ready vs bash+nc ruok",
+                     f"{self.bin}/zookeeper-ready {self.port}",
+                     f"{self.work}/original-probe {self.port}", 300, 0.2)
+
+    def floors(self):
+        """What no probe can beat here: one exec, and the server's own answer."""
+        exec_floor = self.hyperfine(["/bin/true"], 300)["/bin/true"][0]
+        self.row("floor: exec of /bin/true (wall, median)", exec_floor * 1000, exec_floor * 1000,
+                 "ms")
+        for word in ("ruok", "mntr"):
+            times = []
+            for _ in range(50 if self.quick else 500):
+                t = time.perf_counter()
+                four_letter_word(self.port, word)
+                times.append(time.perf_counter() - t)
+            rtt = statistics.median(times) * 1000
+            self.row(f"floor: {word} round trip from a running client", rtt, rtt, "ms")
+
+    def reliability(self):
+        """False failures: probes that say unhealthy about a healthy, idle server."""
+        runs = 100 if self.quick else 1000
+        failures = {}
+        for name, argv in (("zkpod", [f"{self.bin}/zookeeper-ready", str(self.port)]),
+                           ("original", [f"{self.work}/original-probe", str(self.port)])):
+            failures[name] = sum(subprocess.run(argv, stderr=subprocess.DEVNULL).returncode != 0
+                                 for _ in range(runs))
+        ours, peer = failures["zkpod"], failures["original"]
+        self.rows.append((f"probe false failures in {runs} runs (healthy server)", ours, peer,
+                          "runs", ours / peer if peer else 0.0, 0.0,
+                          "pass" if ours == 0 else "FAIL"))
+
+    def metrics(self):
+        original = f"{self.work}/original-metrics {self.port}"
+        self.compare("metrics raw vs bash+nc mntr",
+                     f"{self.bin}/zookeeper-metrics {self.port}", original, 200, 0.2)
+        self.compare("metrics prometheus vs bash+nc mntr",
+                     f"{self.bin}/zookeeper-metrics --format prometheus {self.port}",
+                     original, 200, 0.2)
+
+    def startup(self):
+        """Invocation until the server command is exec'd, as pod zk-1 of three: in a UTS and
+        mount namespace with the pod's host name and /etc/hosts."""
+        hosts = os.path.join(self.work, "hosts")
+        with open(hosts, "w") as f:
+            f.write("127.0.0.1 localhost\n")
+            for i in range(3):
+                f.write(f"10.0.0.{i + 2} zk-{i}.zk-hs.default.svc.cluster.local zk-{i}\n")
+        wrapper = ["unshare", "--uts", "--mount", "sh", "-c",
+                   f'hostname zk-1 && mount --bind {hosts} /etc/hosts && exec "$@"', "sh"]
+
+        def dirs(name):
+            d = os.path.join(self.work, name)
+            return (f"--servers=3 --conf_dir={d}/conf --data_dir={d}/data "
+                    f"--data_log_dir={d}/datalog --log_dir={d}/log --heap=512M")
+
+        # A restarted container has a fresh filesystem: no configuration directory yet. The
+        # volume (data, myid) stays.
+        fresh = (f"rm -rf {self.work}/original/conf {self.work}/zkpod/conf "
+                 f"{self.work}/dry/conf")
+        original = f"{self.work}/original-start {dirs('original')} -- /bin/true"
+        self.compare("start-up to exec, start-zookeeper vs bash",
+                     f"{self.bin}/start-zookeeper {dirs('zkpod')} -- /bin/true",
+                     original, 200, 0.2, wrapper, fresh)
+        self.compare("start-up --dry_run vs bash",
+                     f"{self.bin}/start-zookeeper {dirs('dry')} --dry_run",
+                     original, 200, 0.2, wrapper, fresh)
+
+    def memory_of(self, argv):
+        """RSS, PSS and anonymous memory (KiB) of an idle supervisor; median of runs."""
+        samples = []
+        for _ in range(2 if self.quick else 5):
+            p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 start_new_session=True)
+            try:
+                time.sleep(1.5)  # started, child running, idle
+                fields = {}
+                with open(f"/proc/{p.pid}/smaps_rollup") as f:
+                    for line in f:
+                        key, _, rest = line.partition(":")
+                        if key in ("Rss", "Pss", "Anonymous"):
+                            fields[key] = int(rest.split()[0])
+                samples.append(fields)
+            finally:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        return {k: statistics.median(s[k] for s in samples) for k in ("Rss", "Pss", "Anonymous")}
+
+    def memory(self):
+        subprocess.run(["sync"], check=True)  # freshly written binaries count as dirty pages
+        tini = self.memory_of(["tini", "-s", "--", "sleep", "600"])
+        supervise = self.memory_of([ZKPOD, "supervise", "--", "sleep", "600"])
+        d = os.path.join(self.work, "memory")
+        start = self.memory_of([f"{self.bin}/start-zookeeper", f"--conf_dir={d}/conf",
+                                f"--data_dir={d}/data", f"--data_log_dir={d}/datalog",
+                                f"--log_dir={d}/log", "--", "sleep", "600"])
+        for name, ours in (("zkpod supervise -- sleep", supervise),
+                           ("start-zookeeper -- sleep", start)):
+            self.row(f"idle RSS, {name} vs tini -s", ours["Rss"], tini["Rss"], "KiB", 1.0)
+            self.row(f"idle PSS, {name} vs tini -s", ours["Pss"], tini["Pss"], "KiB")
+            self.row(f"idle anonymous, {name} vs tini -s", ours["Anonymous"],
+                     tini["Anonymous"], "KiB")
+        size = os.path.getsize(ZKPOD) / 1024
+        tini_size = os.path.getsize("/usr/bin/tini") / 1024
+        self.row("binary size (stripped) vs tini", size, tini_size, "KiB")
+        self.rows.append(("binary size budget", size, 3 * 1024, "KiB", size / 3072, 1.0,
+                          "pass" if size <= 3 * 1024 else "FAIL"))
+
+    def supervisor_overhead(self):
+        self.compare("PID 1 in unshare, zkpod supervise vs tini",
+                     f"unshare --pid --fork --mount-proc {ZKPOD} supervise -- /bin/true",
+                     "unshare --pid --fork --mount-proc tini -- /bin/true", 200, None)
+
+    def under_load(self):
+        """Probe latency while kazoo clients write as fast as they can."""
+        seconds = 8 if self.quick else 30
+        writers = [subprocess.Popen([PYTHON, "-c", LOAD_WRITER, f"127.0.0.1:{self.port}",
+                                     str(i), str(seconds)],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                   for i in range(4)]
+        time.sleep(3)  # connected and writing
+        ours, peer = [], []
+        failed = {"zkpod": 0, "original": 0}
+        end = time.monotonic() + seconds - 5
+        while time.monotonic() < end:
+            for name, argv, out in (
+                    ("zkpod", [f"{self.bin}/zookeeper-ready", str(self.port)], ours),
+                    ("original", [f"{self.work}/original-probe", str(self.port)], peer)):
+                t = time.perf_counter()
+                failed[name] += subprocess.run(argv, stderr=subprocess.DEVNULL).returncode != 0
+                out.append(time.perf_counter() - t)
+        ops = sum(int(w.communicate()[0].strip() or 0) for w in writers)
+        q = lambda xs, p: sorted(xs)[min(len(xs) - 1, int(p * len(xs)))] * 1000
+        self.row(f"probe under load ({ops // seconds} writes/s): p50", q(ours, 0.5),
+                 q(peer, 0.5), "ms")
+        self.row("probe under load: p99", q(ours, 0.99), q(peer, 0.99), "ms")
+        worst = max(ours) * 1000
+        self.rows.append(("probe under load: max vs its 800 ms timeout", worst, 800.0, "ms",
+                          worst / 800.0, 1.0, "pass" if worst < 800 else "FAIL"))
+        self.rows.append((f"probe false failures under load, {len(ours)} runs",
+                          failed["zkpod"], failed["original"], "runs", 0.0, 0.0,
+                          "pass" if failed["zkpod"] == 0 else "FAIL"))
+
+    def report(self):
+        cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                    if l.startswith("model name")), platform.processor())
+        print(f"zkpod {self.version()} on {platform.node()}: {os.cpu_count()} CPUs ({cpu}), "
+              f"Linux {platform.release()}, {'quick' if self.quick else 'full'} run")
+        head = ("measure", "zkpod", "peer", "unit", "ratio", "budget", "result")
+        width = max(len(r[0]) for r in self.rows)
+        print(f"{head[0]:<{width}}  {head[1]:>9}  {head[2]:>9}  {head[3]:<4}  {head[4]:>6}"
+              f"  {head[5]:>6}  {head[6]}")
+        for measure, ours, peer, unit, ratio, budget, verdict in self.rows:
+            budget = "-" if budget is None else f"<={budget:g}"
+            print(f"{measure:<{width}}  {ours:>9.2f}  {peer:>9.2f}  {unit:<4}  {ratio:>6.2f}"
+                  f"  {budget:>6}  {verdict}")
+        return all(r[6] != "FAIL" for r in self.rows)
+
+    def version(self):
+        return subprocess.run([ZKPOD, "--version"], capture_output=True,
+                              text=True).stdout.split()[-1]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="few runs: proves the benchmark works, budgets not enforced")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench: run as root (namespaces for the start-up and PID 1 measures)")
+    bench = Bench(args.quick)
+    try:
+        bench.start_server()
+        for step in (bench.floors, bench.probe, bench.reliability, bench.metrics, bench.startup, bench.memory,
+                     bench.supervisor_overhead, bench.under_load):
+            step()
+    finally:
+        bench.stop_server()
+        subprocess.run(["rm", "-rf", bench.work])
+    within = bench.report()
+    sys.exit(0 if within or args.quick else 1)
+
+
+if __name__ == "__main__":
+    main()

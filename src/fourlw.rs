@@ -24,6 +24,14 @@ pub struct Server {
     pub port: u16,
 }
 
+/// The server and the time allowed, as the probe commands take them: `--host`, PORT (see
+/// [`Server::from_args`]) and `--timeout` in seconds.
+pub fn target(host: &str, port: Option<&str>, timeout: &str) -> Result<(Server, Duration), String> {
+    let server = Server::from_args(host, port)?;
+    let timeout = crate::settings::seconds("--timeout", timeout).map_err(|e| e.0)?;
+    Ok((server, timeout))
+}
+
 impl Server {
     /// The server the probe commands name: `--host`, and PORT, else `ZK_CLIENT_PORT` (the
     /// older image's probe read it), else 2181.

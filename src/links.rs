@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 
 /// The names zkpod answers to through symlinks.
 pub const LINK_NAMES: [&str; 3] = ["start-zookeeper", "zookeeper-ready", "zookeeper-metrics"];
@@ -20,13 +20,9 @@ struct LinksArgs {
 }
 
 pub fn main(args: Vec<OsString>) -> ExitCode {
-    let mut cmd = LinksArgs::command();
-    let parsed = cmd
-        .try_get_matches_from_mut(args)
-        .and_then(|m| <LinksArgs as clap::FromArgMatches>::from_arg_matches(&m));
-    let args = match parsed {
+    let args: LinksArgs = match crate::usage::parse(args, "zkpod install-links") {
         Ok(args) => args,
-        Err(err) => return crate::start::clap_exit(err, "zkpod install-links"),
+        Err(code) => return code,
     };
     match install(&args.dir) {
         Ok(()) => ExitCode::SUCCESS,

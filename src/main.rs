@@ -19,6 +19,7 @@ mod render;
 mod settings;
 mod start;
 mod supervise;
+mod usage;
 
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
@@ -88,12 +89,12 @@ fn main() -> ExitCode {
         }
         _ => {
             let names: Vec<&str> = COMMANDS.iter().map(|(_, name, _)| *name).collect();
-            eprintln!(
-                "zkpod: unknown command {} (the commands are: {})",
+            let problem = format!(
+                "unknown command {} (the commands are: {})",
                 quote::quote(&first.to_string_lossy()),
                 names.join(", ")
             );
-            ExitCode::from(2)
+            usage::bad("zkpod", problem)
         }
     }
 }

@@ -6,11 +6,14 @@ use std::net::TcpListener;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
+use clap::{Parser, ValueEnum};
 
 use crate::fourlw::{self, Failure, Server};
 use crate::http::{self, Response};
 use crate::mntr;
+use crate::usage;
+
+const NAME: &str = "zookeeper-metrics";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
@@ -59,24 +62,13 @@ struct MetricsArgs {
 }
 
 pub fn main(args: Vec<OsString>) -> ExitCode {
-    let mut cmd = MetricsArgs::command();
-    let parsed = cmd
-        .try_get_matches_from_mut(args)
-        .and_then(|m| MetricsArgs::from_arg_matches(&m));
-    let args = match parsed {
+    let args: MetricsArgs = match usage::parse(args, NAME) {
         Ok(args) => args,
-        Err(err) => return crate::start::clap_exit(err, "zookeeper-metrics"),
+        Err(code) => return code,
     };
-    let target = Server::from_args(&args.host, args.port.as_deref()).and_then(|server| {
-        let timeout = crate::settings::seconds("--timeout", &args.timeout).map_err(|e| e.0)?;
-        Ok((server, timeout))
-    });
-    let (server, timeout) = match target {
+    let (server, timeout) = match fourlw::target(&args.host, args.port.as_deref(), &args.timeout) {
         Ok(target) => target,
-        Err(err) => {
-            eprintln!("zookeeper-metrics: {err}");
-            return ExitCode::from(2);
-        }
+        Err(err) => return usage::bad(NAME, err),
     };
     match &args.listen {
         Some(addr) => listen(addr, &server, timeout),
@@ -98,7 +90,7 @@ fn print_once(format: Format, server: &Server, timeout: Duration) -> ExitCode {
     match answer {
         Ok(_) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("zookeeper-metrics: {server}: {}", advice(&err));
+            eprintln!("{NAME}: {server}: {}", advice(&err));
             ExitCode::FAILURE
         }
     }
@@ -122,10 +114,7 @@ fn advice(err: &Failure) -> String {
 fn listen(addr: &str, server: &Server, timeout: Duration) -> ExitCode {
     let listener = match TcpListener::bind(addr) {
         Ok(listener) => listener,
-        Err(err) => {
-            eprintln!("zookeeper-metrics: --listen {addr}: {err}");
-            return ExitCode::from(2);
-        }
+        Err(err) => return usage::bad(NAME, format!("--listen {addr}: {err}")),
     };
     // As PID 1 of a sidecar container, TERM and INT would be ignored without a handler.
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
@@ -133,7 +122,7 @@ fn listen(addr: &str, server: &Server, timeout: Duration) -> ExitCode {
         let registered =
             unsafe { signal_hook::low_level::register(signal, || signal_hook::low_level::exit(0)) };
         if let Err(err) = registered {
-            eprintln!("zookeeper-metrics: cannot handle signal {signal}: {err}");
+            eprintln!("{NAME}: cannot handle signal {signal}: {err}");
             return ExitCode::FAILURE;
         }
     }

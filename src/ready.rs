@@ -5,9 +5,12 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
+use clap::{ArgAction, Parser};
 
 use crate::fourlw::{self, Failure, Server};
+use crate::usage;
+
+const NAME: &str = "zookeeper-ready";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -48,24 +51,13 @@ struct ReadyArgs {
 }
 
 pub fn main(args: Vec<OsString>) -> ExitCode {
-    let mut cmd = ReadyArgs::command();
-    let parsed = cmd
-        .try_get_matches_from_mut(args)
-        .and_then(|m| ReadyArgs::from_arg_matches(&m));
-    let args = match parsed {
+    let args: ReadyArgs = match usage::parse(args, NAME) {
         Ok(args) => args,
-        Err(err) => return crate::start::clap_exit(err, "zookeeper-ready"),
+        Err(code) => return code,
     };
-    let target = Server::from_args(&args.host, args.port.as_deref()).and_then(|server| {
-        let timeout = crate::settings::seconds("--timeout", &args.timeout).map_err(|e| e.0)?;
-        Ok((server, timeout))
-    });
-    let (server, timeout) = match target {
+    let (server, timeout) = match fourlw::target(&args.host, args.port.as_deref(), &args.timeout) {
         Ok(target) => target,
-        Err(err) => {
-            eprintln!("zookeeper-ready: {err}");
-            return ExitCode::from(2);
-        }
+        Err(err) => return usage::bad(NAME, err),
     };
     let verdict = if args.serving {
         serving(&server, timeout)
@@ -75,7 +67,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     match verdict {
         Ok(()) => ExitCode::SUCCESS,
         Err(why) => {
-            eprintln!("zookeeper-ready: {server}: {why}");
+            eprintln!("{NAME}: {server}: {why}");
             ExitCode::FAILURE
         }
     }

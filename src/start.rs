@@ -3,7 +3,6 @@
 //! flags/env → Settings → Identity → rendered files → disk.
 
 use std::ffi::OsString;
-use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::parser::ValueSource;
@@ -13,7 +12,7 @@ use crate::files::{self, Myid};
 use crate::identity::{HostNames, Identity};
 use crate::launch::{self, Installation};
 use crate::settings::{Input, Inputs, Settings, UsageError};
-use crate::{privilege, render, supervise};
+use crate::{privilege, render, supervise, usage};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -354,10 +353,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     let settings = match parse(args, env) {
         Ok(settings) => settings,
         Err(Parsed::Exit(code)) => return code,
-        Err(Parsed::Usage(err)) => {
-            eprintln!("start-zookeeper: {err}");
-            return ExitCode::from(2);
-        }
+        Err(Parsed::Usage(err)) => return usage::bad("start-zookeeper", err),
     };
     crate::logging::init(settings.log_level);
     let child = match prepare(&settings, &env) {
@@ -385,31 +381,10 @@ pub fn parse(
     let mut cmd = command();
     let matches = match cmd.try_get_matches_from_mut(args) {
         Ok(matches) => matches,
-        Err(err) => return Err(Parsed::Exit(clap_exit(err, "start-zookeeper"))),
+        Err(err) => return Err(Parsed::Exit(usage::clap_exit(err, "start-zookeeper"))),
     };
     let inputs = inputs(&cmd, &matches, env);
     Settings::from_inputs(&inputs).map_err(Parsed::Usage)
-}
-
-/// Print clap's verdict: help and version in full, errors as one line naming the command.
-pub fn clap_exit(err: clap::Error, command: &str) -> ExitCode {
-    use clap::error::ErrorKind;
-    match err.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            let _ = err.print();
-            ExitCode::SUCCESS
-        }
-        _ => {
-            let rendered = err.render().to_string();
-            let first = rendered.lines().next().unwrap_or("invalid arguments");
-            let _ = writeln!(
-                std::io::stderr(),
-                "{command}: {}",
-                first.strip_prefix("error: ").unwrap_or(first)
-            );
-            ExitCode::from(2)
-        }
-    }
 }
 
 /// Each setting's raw value and its origin. A flag on the command line wins; then its

@@ -13,7 +13,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
-use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
+use clap::{ArgAction, Parser};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, signal, sigprocmask};
@@ -22,6 +22,9 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use crate::privilege::Credentials;
+use crate::usage;
+
+const NAME: &str = "zkpod supervise";
 
 /// The blocked signals, readable from a file descriptor.
 pub struct Signals {
@@ -240,17 +243,13 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     let signals = match block_signals() {
         Ok(signals) => signals,
         Err(err) => {
-            eprintln!("zkpod supervise: cannot block signals: {err}");
+            eprintln!("{NAME}: cannot block signals: {err}");
             return ExitCode::FAILURE;
         }
     };
-    let mut cmd = SuperviseArgs::command();
-    let parsed = cmd
-        .try_get_matches_from_mut(args)
-        .and_then(|m| SuperviseArgs::from_arg_matches(&m));
-    let args = match parsed {
+    let args: SuperviseArgs = match usage::parse(args, NAME) {
         Ok(args) => args,
-        Err(err) => return crate::start::clap_exit(err, "zkpod supervise"),
+        Err(code) => return code,
     };
     crate::logging::init(crate::settings::LogLevel::Info);
     let grace = match args
@@ -260,17 +259,11 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     {
         None => None,
         Some(Ok(grace)) => Some(grace),
-        Some(Err(err)) => {
-            eprintln!("zkpod supervise: {err}");
-            return ExitCode::from(2);
-        }
+        Some(Err(err)) => return usage::bad(NAME, err),
     };
     let user = match crate::privilege::for_child(args.user.as_deref()) {
         Ok(user) => user,
-        Err(err) => {
-            eprintln!("zkpod supervise: {err:#}");
-            return ExitCode::from(2);
-        }
+        Err(err) => return usage::bad(NAME, format!("{err:#}")),
     };
     let mut command = args.command.into_iter();
     let program = command.next().unwrap_or_default();

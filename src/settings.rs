@@ -95,12 +95,13 @@ impl Inputs {
             .ok_or_else(|| UsageError(format!("--{name}: no value")))
     }
 
+    /// A number of at least `min`, from a setting that always has a value.
     fn number<T>(&self, name: &str, min: T) -> Result<(String, T)>
     where
         T: FromStr + PartialOrd + fmt::Display + Copy,
     {
-        let (origin, text) = self.required(name)?;
-        Ok((origin.to_owned(), number(origin, text, min)?))
+        self.optional_number(name, min)?
+            .ok_or_else(|| UsageError(format!("--{name}: no value")))
     }
 
     fn optional_number<T>(&self, name: &str, min: T) -> Result<Option<(String, T)>>

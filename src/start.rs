@@ -11,7 +11,7 @@ use clap::{ArgAction, ArgMatches, CommandFactory, Parser};
 use crate::files::{self, Myid};
 use crate::identity::{HostNames, Identity};
 use crate::launch::{self, Installation};
-use crate::settings::{Input, Inputs, Settings, UsageError};
+use crate::settings::{Input, Inputs, Settings};
 use crate::{privilege, render, supervise, usage};
 
 #[derive(Parser, Debug)]
@@ -352,8 +352,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     let env = |name: &str| std::env::var_os(name);
     let settings = match parse(args, env) {
         Ok(settings) => settings,
-        Err(Parsed::Exit(code)) => return code,
-        Err(Parsed::Usage(err)) => return usage::bad("start-zookeeper", err),
+        Err(code) => return code,
     };
     crate::logging::init(settings.log_level);
     let child = match prepare(&settings, &env) {
@@ -367,24 +366,18 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     become_supervisor(child, settings.user.as_deref(), signals)
 }
 
-pub enum Parsed {
-    /// --help or --version was printed, or clap refused the command line.
-    Exit(ExitCode),
-    Usage(UsageError),
-}
-
-/// Flags and environment (through `env`) to settings.
-pub fn parse(
+/// Flags and environment (through `env`) to settings; on --help, --version or bad input,
+/// what to exit with (the message is printed).
+fn parse(
     args: Vec<OsString>,
     env: impl Fn(&str) -> Option<OsString>,
-) -> Result<Settings, Parsed> {
+) -> Result<Settings, ExitCode> {
     let mut cmd = command();
-    let matches = match cmd.try_get_matches_from_mut(args) {
-        Ok(matches) => matches,
-        Err(err) => return Err(Parsed::Exit(usage::clap_exit(err, "start-zookeeper"))),
-    };
-    let inputs = inputs(&cmd, &matches, env);
-    Settings::from_inputs(&inputs).map_err(Parsed::Usage)
+    let matches = cmd
+        .try_get_matches_from_mut(args)
+        .map_err(|err| usage::clap_exit(err, "start-zookeeper"))?;
+    Settings::from_inputs(&inputs(&cmd, &matches, env))
+        .map_err(|err| usage::bad("start-zookeeper", err))
 }
 
 /// Each setting's raw value and its origin. A flag on the command line wins; then its
@@ -407,13 +400,13 @@ pub fn inputs(
             })
         } else if from_command_line {
             raw_input(matches, name, format!("--{long}"))
-        } else if let Some(value) = arg
+        } else if let Some((var, value)) = arg
             .get_env()
-            .and_then(|var| env(&var.to_string_lossy()))
-            .filter(|value| !value.is_empty())
+            .map(|var| var.to_string_lossy().into_owned())
+            .and_then(|var| env(&var).filter(|v| !v.is_empty()).map(|v| (var, v)))
         {
             Some(Input {
-                origin: arg.get_env().unwrap_or_default().to_string_lossy().into(),
+                origin: var,
                 values: vec![value],
             })
         } else if source.is_some() && !arg.get_default_values().is_empty() {

@@ -417,10 +417,19 @@ impl Drop for StatefulSet {
         }
         for pod in &mut self.pods {
             if let Some(mut process) = pod.process.take() {
+                // Killing PID 1 ends the pod; unshare then reaps it and exits.
                 for pid1 in children(process.id()) {
+                    // Not signal(): it asserts, and a panic while unwinding aborts.
                     let _ = Command::new("kill")
                         .args(["-9", &pid1.to_string()])
+                        .stderr(Stdio::null())
                         .status();
+                }
+                let started = Instant::now();
+                while matches!(process.try_wait(), Ok(None))
+                    && started.elapsed() < Duration::from_secs(5)
+                {
+                    std::thread::sleep(Duration::from_millis(10));
                 }
                 let _ = process.kill();
                 let _ = process.wait();

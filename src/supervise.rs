@@ -252,14 +252,13 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         Err(code) => return code,
     };
     crate::logging::init(crate::settings::LogLevel::Info);
-    let grace = match args
-        .grace
-        .as_deref()
+    let grace = args.grace.as_deref();
+    let grace = match grace
         .map(|g| crate::settings::seconds("--grace", g))
+        .transpose()
     {
-        None => None,
-        Some(Ok(grace)) => Some(grace),
-        Some(Err(err)) => return usage::bad(NAME, err),
+        Ok(grace) => grace,
+        Err(err) => return usage::bad(NAME, err),
     };
     let user = match crate::privilege::for_child(args.user.as_deref()) {
         Ok(user) => user,

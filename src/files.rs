@@ -78,6 +78,7 @@ pub fn write(files: &[File]) -> anyhow::Result<()> {
                 .with_context(|| format!("writing {}", file.path.display()))?;
         }
         let mut dirs: Vec<&Path> = files.iter().filter_map(|f| f.path.parent()).collect();
+        dirs.sort();
         dirs.dedup();
         for dir in dirs {
             fs::File::open(dir)

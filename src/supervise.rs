@@ -130,14 +130,13 @@ fn spawn(child: &Child) -> Result<Pid, ExitCode> {
         Ok(process) => Ok(Pid::from_raw(process.id() as i32)),
         Err(err) => {
             let name = child.program.to_string_lossy();
-            let code = match err.kind() {
-                ErrorKind::NotFound => NOT_FOUND,
-                _ => NOT_EXECUTABLE,
-            };
-            let reason = match err.kind() {
-                ErrorKind::NotFound => "command not found".to_string(),
-                ErrorKind::PermissionDenied => "permission denied (not executable?)".into(),
-                _ => err.to_string(),
+            let (code, reason) = match err.kind() {
+                ErrorKind::NotFound => (NOT_FOUND, "command not found".to_string()),
+                ErrorKind::PermissionDenied => (
+                    NOT_EXECUTABLE,
+                    "permission denied (not executable?)".to_string(),
+                ),
+                _ => (NOT_EXECUTABLE, err.to_string()),
             };
             eprintln!("zkpod: cannot run {name}: {reason}");
             Err(ExitCode::from(code))

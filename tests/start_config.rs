@@ -280,7 +280,7 @@ fn bad_input_changes_nothing_on_disk() {
     fs::create_dir(sandbox.path("templates")).unwrap();
     fs::write(
         sandbox.path("templates/zoo.cfg"),
-        "clientPort={{ client_port ",
+        "clientPort={{ ports.client ",
     )
     .unwrap();
     let before = sandbox.snapshot();
@@ -313,7 +313,7 @@ fn bad_input_changes_nothing_on_disk() {
             vec![],
             "no StatefulSet ordinal",
         ),
-        (vec!["--myid_offset=254"], vec![], "outside 1-255"),
+        (vec!["--myid_offset=254"], vec![], "1-255"),
         // A volume that says it belongs to server 2, mounted in the pod of server 3.
         (vec!["--hostname=zk-2"], vec![], "server 2"),
         (vec![&broken_templates], vec![], "zoo.cfg"),
@@ -421,7 +421,7 @@ fn own_templates_replace_the_built_in_ones() {
     fs::create_dir(sandbox.path("templates")).unwrap();
     fs::write(
         sandbox.path("templates/java.env"),
-        "JVMFLAGS=\"-Xmx{{ heap }} -XX:+UseG1GC\"\n",
+        "JVMFLAGS=\"-Xmx{{ launch.heap }} -XX:+UseG1GC\"\n",
     )
     .unwrap();
     let out = output(
@@ -558,7 +558,7 @@ fn install_links_creates_the_three_names() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("zookeeper-ready exists"),
+        stderr(&out).contains("zookeeper-ready\" exists"),
         "{}",
         stderr(&out)
     );

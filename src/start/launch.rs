@@ -5,9 +5,8 @@ use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use anyhow::bail;
-
-use crate::settings::Settings;
+use super::settings::{Launch, Settings};
+use crate::cli::error::{Error, Result};
 
 /// Where the upstream tarball is unpacked in ZooKeeper images.
 const UPSTREAM_HOME: &str = "/opt/zookeeper";
@@ -36,24 +35,16 @@ pub struct Installation {
 }
 
 impl Installation {
-    /// `--zk_home`, `ZK_HOME` or `ZOOKEEPER_HOME` when given; else the upstream layout under
-    /// /opt/zookeeper, else Debian's package.
-    pub fn find(
-        zk_home: Option<&Path>,
-        env: &dyn Fn(&str) -> Option<OsString>,
-    ) -> anyhow::Result<Installation> {
-        let home = zk_home.map(Path::to_path_buf).or_else(|| {
-            env("ZOOKEEPER_HOME")
-                .filter(|h| !h.is_empty())
-                .map(PathBuf::from)
-        });
-        if let Some(home) = home {
-            return Installation::at(&home).ok_or_else(|| {
-                anyhow::anyhow!(
+    /// `--zk_home` (or `ZK_HOME`, `ZOOKEEPER_HOME`) when given; else the upstream layout
+    /// under /opt/zookeeper, else Debian's package.
+    pub fn find(zk_home: Option<&Path>) -> Result<Installation> {
+        if let Some(home) = zk_home {
+            return Installation::at(home).ok_or_else(|| {
+                Error::failed(format!(
                     "--zk_home {}: no ZooKeeper there (expected lib/*.jar, or zookeeper.jar \
                      with its log4j binding)",
                     home.display()
-                )
+                ))
             });
         }
         for home in [UPSTREAM_HOME, DEBIAN_JARS] {
@@ -61,10 +52,10 @@ impl Installation {
                 return Ok(installation);
             }
         }
-        bail!(
+        Err(Error::failed(format!(
             "no ZooKeeper installation found in {UPSTREAM_HOME} or {DEBIAN_JARS}: give its \
              directory with --zk_home (or ZK_HOME)"
-        )
+        )))
     }
 
     /// The installation in `home`: the upstream tarball (`lib/*.jar`, plus 3.4's top-level
@@ -130,22 +121,21 @@ fn file_name(path: &Path) -> String {
 }
 
 /// `$JAVA_HOME/bin/java` when JAVA_HOME is set, else the first `java` on PATH.
-pub fn find_java(env: &dyn Fn(&str) -> Option<OsString>) -> anyhow::Result<PathBuf> {
-    if let Some(home) = env("JAVA_HOME").filter(|h| !h.is_empty()) {
-        let java = PathBuf::from(home).join("bin/java");
+pub fn find_java(launch: &Launch) -> Result<PathBuf> {
+    if let Some(home) = &launch.java_home {
+        let java = home.join("bin/java");
         if is_executable(&java) {
             return Ok(java);
         }
-        bail!(
+        return Err(Error::failed(format!(
             "JAVA_HOME is set, but {} is not an executable",
             java.display()
-        );
+        )));
     }
-    let path = env("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
+    std::env::split_paths(&launch.path)
         .map(|dir| dir.join("java"))
         .find(|java| is_executable(java))
-        .ok_or_else(|| anyhow::anyhow!("java not found: set JAVA_HOME or put java on PATH"))
+        .ok_or_else(|| Error::failed("java not found: set JAVA_HOME or put java on PATH"))
 }
 
 fn is_executable(path: &Path) -> bool {
@@ -155,12 +145,8 @@ fn is_executable(path: &Path) -> bool {
 /// The java command line for the server: what zkServer.sh start-foreground runs, with
 /// container-minded changes (an OOM ends the JVM so the pod restarts; JMX stays local; the
 /// election port is retried forever while the pod's address settles).
-pub fn java_args(
-    settings: &Settings,
-    installation: &Installation,
-    env: &dyn Fn(&str) -> Option<OsString>,
-) -> Vec<OsString> {
-    let conf = &settings.conf_dir;
+pub fn java_args(settings: &Settings, installation: &Installation) -> Vec<OsString> {
+    let conf = &settings.dirs.conf;
     let mut classpath = OsString::from(conf);
     for jar in &installation.jars {
         classpath.push(":");
@@ -168,7 +154,7 @@ pub fn java_args(
     }
     let level = settings.log_level.log4j();
     let mut args: Vec<OsString> = vec![
-        format!("-Dzookeeper.log.dir={}", settings.log_dir.display()).into(),
+        format!("-Dzookeeper.log.dir={}", settings.dirs.log.display()).into(),
         "-Dzookeeper.log.file=zookeeper.log".into(),
     ];
     match installation.logging {
@@ -188,8 +174,8 @@ pub fn java_args(
     }
     args.extend(
         [
-            format!("-Xmx{}", settings.heap),
-            format!("-Xms{}", settings.heap),
+            format!("-Xmx{}", settings.launch.heap),
+            format!("-Xms{}", settings.launch.heap),
             "-XX:+ExitOnOutOfMemoryError".into(),
             "-Dcom.sun.management.jmxremote".into(),
             "-Dcom.sun.management.jmxremote.local.only=true".into(),
@@ -200,16 +186,7 @@ pub fn java_args(
     args.push("-cp".into());
     args.push(classpath);
     // The operator's own flags come last, so they win over the ones above.
-    for name in ["SERVER_JVMFLAGS", "JVMFLAGS"] {
-        if let Some(flags) = env(name) {
-            args.extend(
-                flags
-                    .to_string_lossy()
-                    .split_whitespace()
-                    .map(OsString::from),
-            );
-        }
-    }
+    args.extend(settings.launch.jvm_flags.iter().map(OsString::from));
     args.push(MAIN_CLASS.into());
     args.push(conf.join("zoo.cfg").into());
     args
@@ -218,7 +195,7 @@ pub fn java_args(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::tests::flags;
+    use crate::start::settings::tests::parse;
     use std::fs;
 
     fn tree(name: &str, files: &[&str]) -> PathBuf {
@@ -230,10 +207,6 @@ mod tests {
             fs::write(&path, "").unwrap();
         }
         root
-    }
-
-    fn no_env(_: &str) -> Option<OsString> {
-        None
     }
 
     #[test]
@@ -248,7 +221,7 @@ mod tests {
                 "lib/netty-3.10.5.Final.jar",
             ],
         );
-        let found = Installation::find(Some(&home), &no_env).unwrap();
+        let found = Installation::find(Some(&home)).unwrap();
         assert_eq!(found.logging, Logging::Log4j);
         let names: Vec<String> = found.jars.iter().map(|j| file_name(j)).collect();
         assert_eq!(
@@ -274,8 +247,7 @@ mod tests {
                 "lib/logback-core-1.2.13.jar",
             ],
         );
-        let env = |name: &str| (name == "ZOOKEEPER_HOME").then(|| home.clone().into_os_string());
-        let found = Installation::find(None, &env).unwrap();
+        let found = Installation::find(Some(&home)).unwrap();
         assert_eq!(found.logging, Logging::Logback);
         assert_eq!(found.jars.len(), 4);
         assert!(!found.has_prometheus_provider());
@@ -285,7 +257,7 @@ mod tests {
     #[test]
     fn a_home_without_zookeeper_is_an_error() {
         let home = tree("empty", &["README"]);
-        let err = Installation::find(Some(&home), &no_env).unwrap_err();
+        let err = Installation::find(Some(&home)).unwrap_err();
         assert!(err.to_string().starts_with("--zk_home"), "{err}");
         fs::remove_dir_all(home).unwrap();
     }
@@ -295,36 +267,40 @@ mod tests {
         let home = tree("java", &[]);
         fs::create_dir_all(home.join("bin")).unwrap();
         fs::write(home.join("bin/java"), "#!/bin/sh\n").unwrap();
-        let env = |name: &str| (name == "JAVA_HOME").then(|| home.clone().into_os_string());
+        let home_text = home.display().to_string();
+        let with_home = parse(&[], &[("JAVA_HOME", &home_text)]).unwrap().launch;
         assert!(
-            find_java(&env)
+            find_java(&with_home)
                 .unwrap_err()
                 .to_string()
                 .contains("not an executable")
         );
         fs::set_permissions(home.join("bin/java"), fs::Permissions::from_mode(0o755)).unwrap();
-        assert_eq!(find_java(&env).unwrap(), home.join("bin/java"));
-        let path = home.join("bin").into_os_string();
-        let env = |name: &str| (name == "PATH").then(|| path.clone());
-        assert_eq!(find_java(&env).unwrap(), home.join("bin/java"));
-        let err = find_java(&no_env).unwrap_err().to_string();
+        assert_eq!(find_java(&with_home).unwrap(), home.join("bin/java"));
+        let bin = home.join("bin").display().to_string();
+        let with_path = parse(&[], &[("PATH", &bin)]).unwrap().launch;
+        assert_eq!(find_java(&with_path).unwrap(), home.join("bin/java"));
+        let nothing = parse(&[], &[]).unwrap().launch;
+        let err = find_java(&nothing).unwrap_err().to_string();
         assert!(err.starts_with("java not found"), "{err}");
         fs::remove_dir_all(home).unwrap();
     }
 
     #[test]
     fn java_command_line() {
-        let settings = flags(&[("conf_dir", "/c"), ("heap", "512M"), ("log_level", "WARN")]);
+        let settings = parse(
+            &["--conf_dir=/c", "--heap=512M", "--log_level=WARN"],
+            &[
+                ("JVMFLAGS", " -Xmx1G  -Dx=1 "),
+                ("SERVER_JVMFLAGS", "-Dserver=1"),
+            ],
+        )
+        .unwrap();
         let installation = Installation {
             jars: vec!["/j/zookeeper.jar".into(), "/j/log4j.jar".into()],
             logging: Logging::Log4j,
         };
-        let env = |name: &str| match name {
-            "JVMFLAGS" => Some(OsString::from(" -Xmx1G  -Dx=1 ")),
-            "SERVER_JVMFLAGS" => Some(OsString::from("-Dserver=1")),
-            _ => None,
-        };
-        let args: Vec<String> = java_args(&settings, &installation, &env)
+        let args: Vec<String> = java_args(&settings, &installation)
             .into_iter()
             .map(|a| a.into_string().unwrap())
             .collect();

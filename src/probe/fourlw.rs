@@ -7,7 +7,12 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-use crate::quote::quote;
+use crate::cli::error::{Error, Result};
+use crate::cli::quote::quote;
+use crate::cli::values::Value;
+
+/// ZooKeeper's client port when nothing says otherwise.
+const DEFAULT_PORT: u16 = 2181;
 
 /// The most of a reply zkpod reads. `mntr` of a 3.8 server is about 30 KiB.
 pub const MAX_REPLY: usize = 1024 * 1024;
@@ -18,40 +23,26 @@ const NOT_WHITELISTED: &str = "is not executed because it is not in the whitelis
 const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests";
 
 /// Where to ask.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Server {
     pub host: String,
     pub port: u16,
 }
 
-/// The server and the time allowed, as the probe commands take them: `--host`, PORT (see
-/// [`Server::from_args`]) and `--timeout` in seconds.
-pub fn target(host: &str, port: Option<&str>, timeout: &str) -> Result<(Server, Duration), String> {
-    let server = Server::from_args(host, port)?;
-    let timeout = crate::settings::seconds("--timeout", timeout).map_err(|e| e.0)?;
-    Ok((server, timeout))
-}
-
 impl Server {
     /// The server the probe commands name: `--host`, and PORT, else `ZK_CLIENT_PORT` (the
     /// older image's probe read it), else 2181.
-    pub fn from_args(host: &str, port: Option<&str>) -> Result<Server, String> {
-        let env_port = std::env::var("ZK_CLIENT_PORT")
-            .ok()
-            .filter(|p| !p.is_empty());
-        let (origin, text) = match (port, env_port.as_deref()) {
-            (Some(port), _) => ("PORT", port),
-            (None, Some(port)) => ("ZK_CLIENT_PORT", port),
-            (None, None) => ("PORT", "2181"),
+    pub fn from_args(host: Value, port: Option<Value>, env_port: Option<Value>) -> Result<Server> {
+        let port = match port.or(env_port) {
+            Some(value) => value.port()?,
+            None => DEFAULT_PORT,
         };
-        let port = text
-            .trim()
-            .parse::<u16>()
-            .ok()
-            .filter(|p| *p > 0)
-            .ok_or_else(|| format!("{origin}: {} is not a port number (1-65535)", quote(text)))?;
-        if host.is_empty() || host.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(format!("--host: {} is not a host", quote(host)));
+        let host = host.text.trim();
+        if host.is_empty() || host.chars().any(char::is_whitespace) {
+            return Err(Error::usage(format!(
+                "--host: {} is not a host",
+                quote(host)
+            )));
         }
         Ok(Server {
             host: host.to_owned(),
@@ -108,7 +99,7 @@ impl fmt::Display for Failure {
 }
 
 /// Send `word` and read the whole answer, all before `deadline`.
-pub fn ask(server: &Server, word: &str, timeout: Duration) -> Result<String, Failure> {
+pub fn ask(server: &Server, word: &str, timeout: Duration) -> std::result::Result<String, Failure> {
     let started = Instant::now();
     let deadline = started + timeout;
     let timed_out = || Failure::TimedOut(timeout);

@@ -1,61 +1,42 @@
-//! Putting the rendered files on disk: directories created, every file written atomically,
-//! and an existing myid never replaced.
+//! Carrying out a plan: directories created, files written atomically, the server's
+//! directories handed to its user. Nothing here decides anything; `plan` did.
 
 use std::fs;
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use nix::unistd::{self, Uid};
 
-use crate::render::File;
+use super::plan::{Myid, Plan};
+use super::render::File;
+use crate::cli::error::{Context as _, Error, Result};
+use crate::pid1::credentials::Credentials;
 
-/// What an existing myid file means for this start.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Myid {
-    /// No myid yet: write it.
-    Missing,
-    /// The volume already says who this server is, and it agrees.
-    Matches,
-}
-
-/// Compare the myid already in `data_dir` (if any) with the one computed for this pod. A
-/// different one means this volume belongs to another server: starting would give two servers
-/// one identity, so it is an error naming both.
-pub fn check_myid(data_dir: &Path, myid: u32) -> anyhow::Result<Myid> {
-    let path = data_dir.join("myid");
-    let existing = match fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Myid::Missing),
-        Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
-    };
-    match existing.trim().parse::<u32>() {
-        Ok(found) if found == myid => Ok(Myid::Matches),
-        Ok(found) => bail!(
-            "{} says this volume belongs to server {found}, but this pod is server {myid}: \
-             refusing to start two servers with one identity (check the volume and --myid_offset)",
-            path.display()
-        ),
-        Err(_) => bail!(
-            "{} holds {}, not a server id; this pod is server {myid}: fix or remove the file",
-            path.display(),
-            crate::quote::quote(existing.trim())
-        ),
+/// Write everything the plan says, in order: directories, files, owners.
+pub fn apply(plan: &Plan) -> Result<()> {
+    for dir in std::iter::once(&plan.conf_dir).chain(&plan.server_dirs) {
+        fs::create_dir_all(dir).context(|| format!("creating {}", dir.display()))?;
     }
-}
-
-/// The myid file's path and contents.
-pub fn myid_file(data_dir: &Path, myid: u32) -> File {
-    File {
-        path: data_dir.join("myid"),
-        contents: format!("{myid}\n"),
+    if plan.user.is_none() && !Uid::effective().is_root() {
+        for dir in &plan.server_dirs {
+            check_writable(dir)?;
+        }
     }
-}
-
-/// Create the directories that are missing.
-pub fn create_dirs(dirs: &[&PathBuf]) -> anyhow::Result<()> {
-    for dir in dirs {
-        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut files: Vec<&File> = plan.files.all().to_vec();
+    if let Myid::New { file, .. } = &plan.myid {
+        files.push(file);
+    }
+    write(&files)?;
+    if let Some(user) = &plan.user {
+        for dir in &plan.server_dirs {
+            chown_tree(dir, user)?;
+        }
+    }
+    match &plan.myid {
+        Myid::Kept(myid) => crate::info!("kept myid {myid}"),
+        Myid::New { id, .. } => crate::info!("wrote myid {id}"),
+        Myid::Standalone => crate::info!("standalone server: no myid"),
     }
     Ok(())
 }
@@ -63,19 +44,19 @@ pub fn create_dirs(dirs: &[&PathBuf]) -> anyhow::Result<()> {
 /// Write `files`, each atomically: every one goes to a temporary file beside it and is flushed
 /// to disk, then all are renamed into place, then each directory is flushed once, which makes
 /// the renames durable. A reader (or a crash) sees each file old or new, never half of one.
-pub fn write(files: &[File]) -> anyhow::Result<()> {
+pub fn write(files: &[&File]) -> Result<()> {
     let mut temps: Vec<PathBuf> = Vec::with_capacity(files.len());
     let result = (|| {
         for file in files {
-            let temp = temp_path(&file.path)?;
+            let temp =
+                temp_path(&file.path).context(|| format!("writing {}", file.path.display()))?;
             // Recorded before it exists, so a half-written one is removed too.
             temps.push(temp.clone());
             write_flushed(&temp, file.contents.as_bytes())
-                .with_context(|| format!("writing {}", file.path.display()))?;
+                .context(|| format!("writing {}", file.path.display()))?;
         }
         for (temp, file) in temps.iter().zip(files) {
-            fs::rename(temp, &file.path)
-                .with_context(|| format!("writing {}", file.path.display()))?;
+            fs::rename(temp, &file.path).context(|| format!("writing {}", file.path.display()))?;
         }
         let mut dirs: Vec<&Path> = files.iter().filter_map(|f| f.path.parent()).collect();
         dirs.sort();
@@ -83,7 +64,7 @@ pub fn write(files: &[File]) -> anyhow::Result<()> {
         for dir in dirs {
             fs::File::open(dir)
                 .and_then(|d| d.sync_all())
-                .with_context(|| format!("flushing {}", dir.display()))?;
+                .context(|| format!("flushing {}", dir.display()))?;
         }
         Ok(())
     })();
@@ -123,17 +104,38 @@ fn write_flushed(path: &Path, contents: &[u8]) -> io::Result<()> {
     file.sync_all()
 }
 
-/// The files as `--dry_run` shows them: each under a `==> path <==` line.
-pub fn show(files: &[File]) -> String {
-    let mut out = String::new();
-    for file in files {
-        out.push_str(&format!("==> {} <==\n", file.path.display()));
-        out.push_str(&file.contents);
-        if !file.contents.ends_with('\n') {
-            out.push('\n');
+/// Give `dir` and everything in it to the user, without following symlinks. Only entries with
+/// another owner are changed, so a restart on a large volume costs one walk.
+pub fn chown_tree(dir: &Path, who: &Credentials) -> Result<()> {
+    let meta = fs::symlink_metadata(dir).context(|| format!("reading {}", dir.display()))?;
+    if meta.uid() != who.uid.as_raw() || meta.gid() != who.gid.as_raw() {
+        unistd::fchownat(
+            nix::fcntl::AT_FDCWD,
+            dir,
+            Some(who.uid),
+            Some(who.gid),
+            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+        )
+        .context(|| format!("giving {} to uid {}", dir.display(), who.uid))?;
+    }
+    if meta.is_dir() {
+        for entry in fs::read_dir(dir).context(|| format!("reading {}", dir.display()))? {
+            let entry = entry.context(|| format!("reading {}", dir.display()))?;
+            chown_tree(&entry.path(), who)?;
         }
     }
-    out
+    Ok(())
+}
+
+/// A clear error when the server could not write to `dir` as the current user.
+fn check_writable(dir: &Path) -> Result<()> {
+    unistd::access(dir, unistd::AccessFlags::W_OK).map_err(|err| {
+        Error::failed(format!(
+            "{} is not writable by uid {} (fix the volume's owner, or use fsGroup): {err}",
+            dir.display(),
+            Uid::effective()
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -147,23 +149,6 @@ mod tests {
         dir
     }
 
-    #[test]
-    fn myid_guard() {
-        let dir = temp_dir("myid");
-        assert_eq!(check_myid(&dir, 2).unwrap(), Myid::Missing);
-        fs::write(dir.join("myid"), "2\n").unwrap();
-        assert_eq!(check_myid(&dir, 2).unwrap(), Myid::Matches);
-        let err = check_myid(&dir, 3).unwrap_err().to_string();
-        assert!(
-            err.contains("server 2") && err.contains("server 3"),
-            "{err}"
-        );
-        fs::write(dir.join("myid"), "two\n").unwrap();
-        let err = check_myid(&dir, 2).unwrap_err().to_string();
-        assert!(err.contains("\"two\""), "{err}");
-        fs::remove_dir_all(&dir).unwrap();
-    }
-
     fn file(path: PathBuf, contents: &str) -> File {
         File {
             path,
@@ -175,8 +160,8 @@ mod tests {
     fn atomic_write_replaces_and_leaves_no_temporary_file() {
         let dir = temp_dir("atomic");
         let (cfg, env) = (dir.join("zoo.cfg"), dir.join("java.env"));
-        write(&[file(cfg.clone(), "old\n")]).unwrap();
-        write(&[file(cfg.clone(), "new\n"), file(env.clone(), "X=1\n")]).unwrap();
+        write(&[&file(cfg.clone(), "old\n")]).unwrap();
+        write(&[&file(cfg.clone(), "new\n"), &file(env.clone(), "X=1\n")]).unwrap();
         assert_eq!(fs::read_to_string(&cfg).unwrap(), "new\n");
         assert_eq!(fs::read_to_string(&env).unwrap(), "X=1\n");
         let mut names: Vec<_> = fs::read_dir(&dir)
@@ -197,7 +182,7 @@ mod tests {
             "half",
         )
         .unwrap();
-        write(&[file(cfg.clone(), "new\n")]).unwrap();
+        write(&[&file(cfg.clone(), "new\n")]).unwrap();
         assert_eq!(fs::read_to_string(&cfg).unwrap(), "new\n");
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
         fs::remove_dir_all(&dir).unwrap();
@@ -213,7 +198,7 @@ mod tests {
         let blocker = dir.join(format!(".java.env.{}.tmp", std::process::id()));
         fs::create_dir(&blocker).unwrap();
         let files = [file(cfg.clone(), "new\n"), file(env.clone(), "new env\n")];
-        assert!(write(&files).is_err());
+        assert!(write(&[&files[0], &files[1]]).is_err());
         assert_eq!(fs::read_to_string(&cfg).unwrap(), "old\n");
         assert_eq!(fs::read_to_string(&env).unwrap(), "old env\n");
         assert!(

@@ -1,15 +1,13 @@
-//! Running the server as another user: who `--user` names, handing it its directories, and
-//! dropping to it in the child just before exec.
+//! Who the child runs as: what `--user` names, and dropping to it in the child just before
+//! exec.
 
 use std::ffi::CString;
-use std::fs;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, bail};
 use nix::unistd::{self, Gid, Group, Uid, User};
 
-use crate::quote::quote;
+use crate::cli::error::{Error, Result};
+use crate::cli::quote::quote;
 
 /// Who the child runs as.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,8 +24,9 @@ impl Credentials {
     /// `NAME`, `UID`, `NAME:GROUP`, `UID:GID`, `:GROUP` (as gosu reads them). A user given by
     /// number need not exist (random UIDs); one given by name must. Without a group, the
     /// user's primary group and its supplementary groups; with one, that group alone. An empty
-    /// user part means the current user, and keeps HOME.
-    pub fn parse(spec: &str) -> anyhow::Result<Credentials> {
+    /// user part means the current user, and keeps HOME. A name that does not exist is a bad
+    /// value (exit 2).
+    pub fn parse(spec: &str) -> Result<Credentials> {
         let (user_part, group_part) = match spec.split_once(':') {
             Some((user, group)) => (user, Some(group)),
             None => (spec, None),
@@ -38,7 +37,9 @@ impl Credentials {
             User::from_uid(Uid::from_raw(uid)).ok().flatten()
         } else {
             let entry = User::from_name(user_part).ok().flatten();
-            Some(entry.with_context(|| format!("--user: no user named {}", quote(user_part)))?)
+            Some(entry.ok_or_else(|| {
+                Error::usage(format!("--user: no user named {}", quote(user_part)))
+            })?)
         };
         let uid = match (&entry, user_part.parse::<u32>()) {
             (_, Ok(uid)) => Uid::from_raw(uid),
@@ -59,7 +60,9 @@ impl Credentials {
                     Group::from_name(group)
                         .ok()
                         .flatten()
-                        .with_context(|| format!("--user: no group named {}", quote(group)))?
+                        .ok_or_else(|| {
+                            Error::usage(format!("--user: no group named {}", quote(group)))
+                        })?
                         .gid
                 }
             }),
@@ -67,9 +70,11 @@ impl Credentials {
         let (gid, groups) = match (explicit_group, &entry) {
             (Some(gid), _) => (gid, vec![gid]),
             (None, Some(entry)) => {
-                let name = CString::new(entry.name.as_str()).context("--user: user name")?;
-                let groups = unistd::getgrouplist(&name, entry.gid)
-                    .with_context(|| format!("--user: groups of {}", entry.name))?;
+                let name = CString::new(entry.name.as_str())
+                    .map_err(|_| Error::usage("--user: the user name contains a NUL byte"))?;
+                let groups = unistd::getgrouplist(&name, entry.gid).map_err(|err| {
+                    Error::failed(format!("--user: the groups of {}: {err}", entry.name))
+                })?;
                 (entry.gid, groups)
             }
             // A number without a passwd entry: the root group, as container runtimes do.
@@ -83,72 +88,35 @@ impl Credentials {
         })
     }
 
-    /// Whether the process already runs as these credentials (nothing to drop).
-    pub fn are_current(&self) -> bool {
-        self.uid == Uid::effective() && self.gid == Gid::effective()
+    /// What `--user` means for this process: root drops to it; anyone else may only name
+    /// themselves, which changes nothing (None). Naming someone else without root is refused
+    /// at run time (exit 1).
+    pub fn for_child(spec: Option<&str>) -> Result<Option<Credentials>> {
+        let Some(spec) = spec else {
+            return Ok(None);
+        };
+        let credentials = Credentials::parse(spec)?;
+        if Uid::effective().is_root() {
+            return Ok(Some(credentials));
+        }
+        if credentials.uid != Uid::effective() || credentials.gid != Gid::effective() {
+            return Err(Error::failed(format!(
+                "--user {}: switching users needs root, and this runs as uid {}",
+                quote(spec),
+                Uid::effective()
+            )));
+        }
+        Ok(None)
     }
 
     /// Become this user: supplementary groups, then the group, then the user (after setuid the
     /// process may no longer change its groups). Runs in the child between fork and exec.
-    pub fn become_user(&self) -> std::io::Result<()> {
+    pub fn become_user(&self) -> nix::Result<()> {
         unistd::setgroups(&self.groups)?;
         unistd::setgid(self.gid)?;
         unistd::setuid(self.uid)?;
         Ok(())
     }
-}
-
-/// What `--user` means for this process: root drops to it; anyone else may only name
-/// themselves, which changes nothing.
-pub fn for_child(spec: Option<&str>) -> anyhow::Result<Option<Credentials>> {
-    let Some(spec) = spec else {
-        return Ok(None);
-    };
-    let credentials = Credentials::parse(spec)?;
-    if Uid::effective().is_root() {
-        return Ok(Some(credentials));
-    }
-    if !credentials.are_current() {
-        bail!(
-            "--user {}: switching users needs root, and this runs as uid {}",
-            quote(spec),
-            Uid::effective()
-        );
-    }
-    Ok(None)
-}
-
-/// Give `dir` and everything in it to the user, without following symlinks. Only entries with
-/// another owner are changed, so a restart on a large volume costs one walk.
-pub fn chown_tree(dir: &Path, who: &Credentials) -> anyhow::Result<()> {
-    let meta = fs::symlink_metadata(dir).with_context(|| format!("reading {}", dir.display()))?;
-    if meta.uid() != who.uid.as_raw() || meta.gid() != who.gid.as_raw() {
-        unistd::fchownat(
-            nix::fcntl::AT_FDCWD,
-            dir,
-            Some(who.uid),
-            Some(who.gid),
-            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
-        )
-        .with_context(|| format!("giving {} to uid {}", dir.display(), who.uid))?;
-    }
-    if meta.is_dir() {
-        for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-            chown_tree(&entry?.path(), who)?;
-        }
-    }
-    Ok(())
-}
-
-/// A clear error when the server could not write to `dir` as the current user.
-pub fn check_writable(dir: &Path) -> anyhow::Result<()> {
-    unistd::access(dir, unistd::AccessFlags::W_OK).with_context(|| {
-        format!(
-            "{} is not writable by uid {} (fix the volume's owner, or use fsGroup)",
-            dir.display(),
-            Uid::effective()
-        )
-    })
 }
 
 #[cfg(test)]
@@ -173,10 +141,11 @@ mod tests {
     }
 
     #[test]
-    fn unknown_names_fail() {
+    fn unknown_names_are_bad_values() {
         for bad in ["bogus-user-zkpod", "0day", "0:bogus-group-zkpod"] {
-            let err = Credentials::parse(bad).unwrap_err().to_string();
-            assert!(err.starts_with("--user: no "), "{bad}: {err}");
+            let err = Credentials::parse(bad).unwrap_err();
+            assert_eq!(err.code(), 2, "{bad}");
+            assert!(err.to_string().starts_with("--user: no "), "{bad}: {err}");
         }
     }
 }

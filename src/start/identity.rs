@@ -5,14 +5,12 @@
 
 use std::ffi::CString;
 
-use anyhow::{Context, bail};
 use serde::Serialize;
 
-use crate::quote::quote;
-use crate::settings::{Ensemble, Members};
-
-/// The largest myid this project writes (ZooKeeper's documentation: 1 to 255).
-const MAX_MYID: u32 = 255;
+use super::settings::{Ensemble, Members};
+use crate::cli::error::{Error, Result};
+use crate::cli::quote::quote;
+use crate::cli::values::is_host_name;
 
 /// One `server.N=` line of zoo.cfg.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -40,23 +38,44 @@ pub struct HostNames {
 impl HostNames {
     /// The names of this host, unless overridden. The domain is what `hostname -d` reports: the
     /// canonical name of the host (from /etc/hosts or DNS) minus the short name.
-    pub fn discover(hostname: Option<&str>, domain: Option<&str>) -> anyhow::Result<HostNames> {
+    /// Names from the machine are checked like names from flags: they end up in zoo.cfg.
+    pub fn discover(hostname: Option<&str>, domain: Option<&str>) -> Result<HostNames> {
         let node = match hostname {
             Some(name) => name.to_owned(),
-            None => hostname::get()
-                .context("cannot read this host's name")?
-                .into_string()
-                .map_err(|name| anyhow::anyhow!("the host name {name:?} is not UTF-8"))?,
+            None => {
+                let name = nix::unistd::gethostname()
+                    .map_err(|err| Error::failed(format!("cannot read this host's name: {err}")))?;
+                name.into_string().map_err(|name| {
+                    Error::failed(format!(
+                        "the host name {} is not UTF-8",
+                        quote(&name.to_string_lossy())
+                    ))
+                })?
+            }
         };
         let short = node.split('.').next().unwrap_or_default().to_owned();
+        if !is_host_name(&short) {
+            return Err(Error::failed(format!(
+                "the host name {} is not a DNS name (give one with --hostname)",
+                quote(&node)
+            )));
+        }
         let domain = match domain {
             Some(domain) => domain.to_owned(),
             None => {
                 let canonical = canonical_name(&node).unwrap_or_else(|| node.clone());
-                canonical
+                let domain = canonical
                     .split_once('.')
                     .map(|(_, domain)| domain.trim_end_matches('.').to_owned())
-                    .unwrap_or_default()
+                    .unwrap_or_default();
+                if !domain.is_empty() && !is_host_name(&domain) {
+                    return Err(Error::failed(format!(
+                        "the resolver gives this host the domain {}, which is not a DNS name \
+                         (give one with --domain)",
+                        quote(&domain)
+                    )));
+                }
+                domain
             }
         };
         Ok(HostNames { short, domain })
@@ -94,8 +113,8 @@ impl Identity {
     /// than one member: a standalone server runs under any host name.
     pub fn resolve(
         ensemble: &Ensemble,
-        names: impl FnOnce() -> anyhow::Result<HostNames>,
-    ) -> anyhow::Result<Identity> {
+        names: impl FnOnce() -> Result<HostNames>,
+    ) -> Result<Identity> {
         if ensemble.size() == 1 {
             return Ok(Identity {
                 myid: None,
@@ -104,15 +123,6 @@ impl Identity {
             });
         }
         let names = names()?;
-        let last_id = ensemble.myid_offset + ensemble.size() - 1;
-        if ensemble.myid_offset == 0 || last_id > MAX_MYID {
-            bail!(
-                "myids {}..{last_id} (--myid_offset {} + ordinals 0..{}) fall outside 1-{MAX_MYID}",
-                ensemble.myid_offset,
-                ensemble.myid_offset,
-                ensemble.size() - 1
-            );
-        }
         let with_domain = |host: &str| {
             if names.domain.is_empty() || host.contains('.') {
                 host.to_owned()
@@ -123,20 +133,20 @@ impl Identity {
 
         let (index, hosts): (u32, Vec<String>) = match &ensemble.members {
             Members::Counted { .. } => {
-                let (set_name, ordinal) = split_ordinal(&names.short).with_context(|| {
-                    format!(
+                let (set_name, ordinal) = split_ordinal(&names.short).ok_or_else(|| {
+                    Error::failed(format!(
                         "the host name {} has no StatefulSet ordinal (NAME-0, NAME-1, …)",
                         quote(&names.short)
-                    )
+                    ))
                 })?;
                 if ordinal >= ensemble.size() {
-                    bail!(
+                    return Err(Error::failed(format!(
                         "the ordinal {ordinal} of {} is outside the ensemble of {} \
                          (ordinals 0-{}); raise --servers or --observers",
                         quote(&names.short),
                         ensemble.size(),
                         ensemble.size() - 1
-                    );
+                    )));
                 }
                 let hosts = (0..ensemble.size())
                     .map(|i| with_domain(&format!("{set_name}-{i}")))
@@ -144,15 +154,17 @@ impl Identity {
                 (ordinal, hosts)
             }
             Members::Named { hosts } => {
+                let short =
+                    |host: &str| host.split('.').next().unwrap_or(host).to_ascii_lowercase();
                 let index = hosts
                     .iter()
-                    .position(|h| h.split('.').next() == Some(names.short.as_str()))
-                    .with_context(|| {
-                        format!(
+                    .position(|h| short(h) == names.short.to_ascii_lowercase())
+                    .ok_or_else(|| {
+                        Error::failed(format!(
                             "the host name {} is not among the ensemble's members ({})",
                             quote(&names.short),
                             hosts.join(";")
-                        )
+                        ))
                     })?;
                 (index as u32, hosts.iter().map(|h| with_domain(h)).collect())
             }
@@ -176,10 +188,12 @@ impl Identity {
     }
 }
 
-/// `zk-2` → (`zk`, 2).
+/// `zk-2` → (`zk`, 2). A StatefulSet writes ordinals without leading zeros: `zk-01` is not
+/// pod 1 of a set named `zk`.
 fn split_ordinal(short: &str) -> Option<(&str, u32)> {
     let (name, ordinal) = short.rsplit_once('-')?;
-    if name.is_empty() || ordinal.is_empty() || !ordinal.chars().all(|c| c.is_ascii_digit()) {
+    let canonical = ordinal == "0" || (!ordinal.starts_with('0') && !ordinal.is_empty());
+    if name.is_empty() || !canonical || !ordinal.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     Some((name, ordinal.parse().ok()?))
@@ -197,7 +211,7 @@ mod tests {
         }
     }
 
-    fn names(short: &str) -> impl FnOnce() -> anyhow::Result<HostNames> {
+    fn names(short: &str) -> impl FnOnce() -> Result<HostNames> {
         let short = short.to_owned();
         move || {
             Ok(HostNames {
@@ -262,15 +276,6 @@ mod tests {
     }
 
     #[test]
-    fn myids_stay_within_1_to_255() {
-        let err = Identity::resolve(&counted(3, 0, 254), names("zk-0")).unwrap_err();
-        assert!(err.to_string().contains("outside 1-255"), "{err}");
-        let err = Identity::resolve(&counted(3, 0, 0), names("zk-0")).unwrap_err();
-        assert!(err.to_string().contains("outside 1-255"), "{err}");
-        assert!(Identity::resolve(&counted(3, 0, 253), names("zk-2")).is_ok());
-    }
-
-    #[test]
     fn named_members_use_their_position() {
         let ensemble = Ensemble {
             members: Members::Named {
@@ -306,5 +311,12 @@ mod tests {
         assert_eq!(split_ordinal("my-zk-12"), Some(("my-zk", 12)));
         assert_eq!(split_ordinal("zk-1a"), None);
         assert_eq!(split_ordinal("-1"), None);
+        assert_eq!(split_ordinal("zk-0"), Some(("zk", 0)));
+        assert_eq!(
+            split_ordinal("zk-01"),
+            None,
+            "not how a StatefulSet names pod 1"
+        );
+        assert_eq!(split_ordinal("zk-00"), None);
     }
 }

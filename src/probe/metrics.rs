@@ -3,17 +3,16 @@
 
 use std::ffi::OsString;
 use std::net::TcpListener;
-use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
 
-use crate::fourlw::{self, Failure, Server};
-use crate::http::{self, Response};
-use crate::mntr;
-use crate::usage;
-
-const NAME: &str = "zookeeper-metrics";
+use super::fourlw::{self, Failure, Server};
+use super::http::{self, Response};
+use super::mntr;
+use crate::cli::error::{Error, Result};
+use crate::cli::output;
+use crate::cli::values::{Origin, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
@@ -27,25 +26,23 @@ enum Format {
 
 #[derive(Parser, Debug)]
 #[command(
-    name = "zookeeper-metrics",
-    version,
     about = "Print a ZooKeeper server's metrics (mntr), or serve them to Prometheus.",
     long_about = "Print a ZooKeeper server's metrics (the mntr four-letter word): raw as the \
 server sends them, in the Prometheus text format, or as JSON. With --listen, serve them on \
-/metrics over HTTP for Prometheus to scrape; every scrape asks the server anew.\n\n\
-Exit status 1 when the server cannot be asked (refused, timed out, mntr not whitelisted, not \
-serving), with one line on stderr saying what to do; the Prometheus format still prints a \
-valid page, with zk_up 0.",
-    after_help = "Example: kubectl exec zk-0 -- zookeeper-metrics --format prometheus"
+/metrics over HTTP for Prometheus to scrape; every scrape asks the server anew.",
+    after_help = "Exit status: 0 printed; 1 the server cannot be asked (refused, timed out, mntr \
+not whitelisted, not serving), with one line on stderr saying what to do (the Prometheus format \
+still prints a valid page, with zk_up 0), or --listen cannot listen; 2 bad arguments.\n\n\
+Example: kubectl exec zk-0 -- zookeeper-metrics --format prometheus"
 )]
 struct MetricsArgs {
     /// The server's address.
     #[arg(long, value_name = "HOST", default_value = "127.0.0.1")]
-    host: String,
+    host: OsString,
 
     /// Seconds the server may take to answer, decimals allowed.
     #[arg(long, value_name = "SECONDS", default_value = "2")]
-    timeout: String,
+    timeout: OsString,
 
     /// How to print the metrics.
     #[arg(long, value_enum, default_value = "raw")]
@@ -54,29 +51,31 @@ struct MetricsArgs {
     /// Serve Prometheus metrics on http://ADDR:PORT/metrics instead of printing once
     /// (e.g. 0.0.0.0:9141). Other paths answer 404.
     #[arg(long, value_name = "ADDR:PORT")]
-    listen: Option<String>,
+    listen: Option<OsString>,
 
     /// The client port. [default: $ZK_CLIENT_PORT, else 2181]
     #[arg(value_name = "PORT")]
-    port: Option<String>,
+    port: Option<OsString>,
 }
 
-pub fn main(args: Vec<OsString>) -> ExitCode {
-    let args: MetricsArgs = match usage::parse(args, NAME) {
-        Ok(args) => args,
-        Err(code) => return code,
-    };
-    let (server, timeout) = match fourlw::target(&args.host, args.port.as_deref(), &args.timeout) {
-        Ok(target) => target,
-        Err(err) => return usage::bad(NAME, err),
-    };
+pub fn command() -> clap::Command {
+    MetricsArgs::command()
+}
+
+pub fn run(matches: &ArgMatches) -> Result<u8> {
+    let args =
+        MetricsArgs::from_arg_matches(matches).map_err(|err| Error::usage(err.to_string()))?;
+    let (server, timeout) = super::target(&args.host, args.port.as_deref(), &args.timeout)?;
     match &args.listen {
-        Some(addr) => listen(addr, &server, timeout),
+        Some(addr) => {
+            let addr = Value::new(Origin::Flag("listen"), addr)?;
+            listen(addr, &server, timeout)
+        }
         None => print_once(args.format, &server, timeout),
     }
 }
 
-fn print_once(format: Format, server: &Server, timeout: Duration) -> ExitCode {
+fn print_once(format: Format, server: &Server, timeout: Duration) -> Result<u8> {
     let answer = fourlw::ask(server, "mntr", timeout);
     let page = match (&answer, format) {
         (Ok(raw), Format::Raw) => Some(raw.clone()),
@@ -85,18 +84,15 @@ fn print_once(format: Format, server: &Server, timeout: Duration) -> ExitCode {
         (Err(_), _) => None,
     };
     if let Some(page) = page {
-        print!("{page}");
+        output::print(&page)?;
     }
     match answer {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("{NAME}: {server}: {}", advice(&err));
-            ExitCode::FAILURE
-        }
+        Ok(_) => Ok(0),
+        Err(err) => Err(Error::failed(format!("{server}: {}", advice(&err)))),
     }
 }
 
-fn prometheus_page(answer: &Result<String, Failure>) -> String {
+fn prometheus_page(answer: &std::result::Result<String, Failure>) -> String {
     match answer {
         Ok(raw) => mntr::prometheus(&mntr::parse(raw), true),
         Err(_) => mntr::prometheus(&[], false),
@@ -111,28 +107,26 @@ fn advice(err: &Failure) -> String {
     }
 }
 
-fn listen(addr: &str, server: &Server, timeout: Duration) -> ExitCode {
-    let listener = match TcpListener::bind(addr) {
-        Ok(listener) => listener,
-        Err(err) => return usage::bad(NAME, format!("--listen {addr}: {err}")),
-    };
+fn listen(addr: Value, server: &Server, timeout: Duration) -> Result<u8> {
+    // A malformed address is a bad argument; one that cannot be bound (in use, not on this
+    // host) is a refusal at run time.
+    let addrs: Vec<std::net::SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(addr.text)
+        .map_err(|_| addr.bad("is not ADDR:PORT (e.g. 0.0.0.0:9141)"))?
+        .collect();
+    let listener = TcpListener::bind(&addrs[..])
+        .map_err(|err| Error::failed(format!("--listen {}: {err}", addr.text)))?;
     // As PID 1 of a sidecar container, TERM and INT would be ignored without a handler.
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         // SAFETY: the handler only calls _exit, which is async-signal-safe.
-        let registered =
-            unsafe { signal_hook::low_level::register(signal, || signal_hook::low_level::exit(0)) };
-        if let Err(err) = registered {
-            eprintln!("{NAME}: cannot handle signal {signal}: {err}");
-            return ExitCode::FAILURE;
-        }
+        unsafe { signal_hook::low_level::register(signal, || signal_hook::low_level::exit(0)) }
+            .map_err(|err| Error::failed(format!("cannot handle signal {signal}: {err}")))?;
     }
-    crate::logging::init(crate::settings::LogLevel::Info);
-    tracing::info!("serving {server}'s metrics on http://{addr}/metrics");
+    crate::info!("serving {server}'s metrics on http://{}/metrics", addr.text);
     http::serve(&listener, |method, path| match (method, path) {
         ("GET", "/metrics") => {
             let answer = fourlw::ask(server, "mntr", timeout);
             if let Err(err) = &answer {
-                tracing::warn!("{server}: {}", advice(err));
+                crate::warn!("{server}: {}", advice(err));
             }
             Response {
                 status: "200 OK",

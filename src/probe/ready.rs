@@ -2,20 +2,15 @@
 //! liveness); with `--serving`, whether it serves clients in a quorum (for readiness).
 
 use std::ffi::OsString;
-use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::{ArgAction, Parser};
+use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser};
 
-use crate::fourlw::{self, Failure, Server};
-use crate::usage;
-
-const NAME: &str = "zookeeper-ready";
+use super::fourlw::{self, Failure, Server};
+use crate::cli::error::{Error, Result};
 
 #[derive(Parser, Debug)]
 #[command(
-    name = "zookeeper-ready",
-    version,
     about = "Probe a ZooKeeper server: exit 0 when healthy, 1 (with one line on stderr saying \
 why) when not.",
     long_about = "Probe a ZooKeeper server: exit 0 when healthy, 1 (with one line on stderr \
@@ -28,17 +23,18 @@ With --serving, it asks `srvr` and expects Mode: leader, follower, observer or s
 server is in a quorum and serves clients. Use it as the readiness probe only with \
 podManagementPolicy: Parallel and publishNotReadyAddresses: true on the headless Service; \
 otherwise a new ensemble never becomes ready.",
-    after_help = "Example probe: exec: command: [\"zookeeper-ready\", \"2181\"]"
+    after_help = "Exit status: 0 healthy; 1 not healthy (the reason on stderr); 2 bad arguments.\n\n\
+Example probe: exec: command: [\"zookeeper-ready\", \"2181\"]"
 )]
 struct ReadyArgs {
     /// The server's address.
     #[arg(long, value_name = "HOST", default_value = "127.0.0.1")]
-    host: String,
+    host: OsString,
 
     /// Seconds the whole probe may take, decimals allowed. The default stays inside
     /// Kubernetes' default timeoutSeconds of 1.
     #[arg(long, value_name = "SECONDS", default_value = "0.8")]
-    timeout: String,
+    timeout: OsString,
 
     /// Ready only when the server serves clients in a quorum (srvr reports leader, follower,
     /// observer or standalone).
@@ -47,34 +43,27 @@ struct ReadyArgs {
 
     /// The client port. [default: $ZK_CLIENT_PORT, else 2181]
     #[arg(value_name = "PORT")]
-    port: Option<String>,
+    port: Option<OsString>,
 }
 
-pub fn main(args: Vec<OsString>) -> ExitCode {
-    let args: ReadyArgs = match usage::parse(args, NAME) {
-        Ok(args) => args,
-        Err(code) => return code,
-    };
-    let (server, timeout) = match fourlw::target(&args.host, args.port.as_deref(), &args.timeout) {
-        Ok(target) => target,
-        Err(err) => return usage::bad(NAME, err),
-    };
+pub fn command() -> clap::Command {
+    ReadyArgs::command()
+}
+
+pub fn run(matches: &ArgMatches) -> Result<u8> {
+    let args = ReadyArgs::from_arg_matches(matches).map_err(|err| Error::usage(err.to_string()))?;
+    let (server, timeout) = super::target(&args.host, args.port.as_deref(), &args.timeout)?;
     let verdict = if args.serving {
         serving(&server, timeout)
     } else {
         alive(&server, timeout)
     };
-    match verdict {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(why) => {
-            eprintln!("{NAME}: {server}: {why}");
-            ExitCode::FAILURE
-        }
-    }
+    verdict.map_err(|why| Error::failed(format!("{server}: {why}")))?;
+    Ok(0)
 }
 
 /// Alive: `ruok` answers `imok`. If ruok is switched off, any answer to `srvr` will do.
-fn alive(server: &Server, timeout: Duration) -> Result<(), String> {
+fn alive(server: &Server, timeout: Duration) -> std::result::Result<(), String> {
     let started = Instant::now();
     match fourlw::ask(server, "ruok", timeout) {
         Ok(reply) if reply.trim_end() == "imok" => Ok(()),
@@ -95,11 +84,18 @@ fn alive(server: &Server, timeout: Duration) -> Result<(), String> {
 }
 
 /// Serving: `srvr` reports a mode in which the server answers clients.
-fn serving(server: &Server, timeout: Duration) -> Result<(), String> {
+fn serving(server: &Server, timeout: Duration) -> std::result::Result<(), String> {
     let srvr = fourlw::ask(server, "srvr", timeout).map_err(|err| err.to_string())?;
     match fourlw::mode(&srvr) {
         Some("leader" | "follower" | "observer" | "standalone") => Ok(()),
-        Some(mode) => Err(format!("not serving: Mode: {mode}")),
+        Some(mode) if mode.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => {
+            Err(format!("not serving: Mode: {mode}"))
+        }
+        // Whatever else a server says is shown escaped: it goes to the kubelet's events.
+        Some(mode) => Err(format!(
+            "not serving: Mode: {}",
+            crate::cli::quote::quote(mode)
+        )),
         None => Err(fourlw::unexpected(&srvr)),
     }
 }

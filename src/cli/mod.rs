@@ -1,0 +1,242 @@
+//! The command line: the table of commands, how one is picked, and the one place that turns a
+//! command's result into output and an exit status.
+//!
+//! The name zkpod is called by picks the command (`start-zookeeper`, … through symlinks);
+//! called as `zkpod`, the first argument does.
+
+pub mod error;
+pub mod links;
+pub mod log;
+pub mod output;
+pub mod quote;
+pub mod values;
+
+use std::ffi::{OsStr, OsString};
+use std::io::Write as _;
+use std::path::Path;
+
+use clap::ArgMatches;
+
+pub use error::{Error, Result};
+
+use crate::{pid1, probe, start};
+
+/// One command of zkpod.
+pub struct Applet {
+    /// What `zkpod NAME` runs.
+    pub name: &'static str,
+    /// The name it also answers to through a symlink.
+    pub link: Option<&'static str>,
+    pub about: &'static str,
+    /// Block every signal first thing: the command may be (or become) a container's PID 1,
+    /// where a signal without a handler is dropped, and a TERM that comes while it starts up
+    /// must wait for it.
+    pub blocks_signals: bool,
+    /// Its flags and arguments, for parsing and --help.
+    pub command: fn() -> clap::Command,
+    /// Run it; the exit status it ends with when it did not fail.
+    pub run: fn(&ArgMatches) -> Result<u8>,
+}
+
+impl Applet {
+    /// How messages name it: by its link name if it has one.
+    pub fn display_name(&self) -> String {
+        match self.link {
+            Some(link) => link.to_owned(),
+            None => format!("zkpod {}", self.name),
+        }
+    }
+}
+
+pub const APPLETS: &[Applet] = &[
+    Applet {
+        name: "start",
+        link: Some("start-zookeeper"),
+        about: "write ZooKeeper's configuration for this pod and run the server",
+        blocks_signals: true,
+        command: start::command,
+        run: start::run,
+    },
+    Applet {
+        name: "ready",
+        link: Some("zookeeper-ready"),
+        about: "probe the server: alive (liveness), or --serving in a quorum (readiness)",
+        blocks_signals: false,
+        command: probe::ready::command,
+        run: probe::ready::run,
+    },
+    Applet {
+        name: "metrics",
+        link: Some("zookeeper-metrics"),
+        about: "print the server's metrics (mntr) raw, as Prometheus text or JSON, or serve them",
+        blocks_signals: false,
+        command: probe::metrics::command,
+        run: probe::metrics::run,
+    },
+    Applet {
+        name: "supervise",
+        link: None,
+        about: "run a command as a container's PID 1: forward signals, reap zombies, pass its status on",
+        blocks_signals: true,
+        command: pid1::command,
+        run: pid1::run,
+    },
+    Applet {
+        name: "install-links",
+        link: None,
+        about: "create the start-zookeeper, zookeeper-ready and zookeeper-metrics symlinks in DIR",
+        blocks_signals: false,
+        command: links::command,
+        run: links::run,
+    },
+];
+
+/// Run zkpod with `args` (argv); the exit status.
+pub fn main(args: Vec<OsString>) -> u8 {
+    let called_as = args
+        .first()
+        .and_then(|arg0| Path::new(arg0).file_name())
+        .unwrap_or(OsStr::new("zkpod"))
+        .to_owned();
+    if let Some(applet) = APPLETS
+        .iter()
+        .find(|a| a.link.is_some_and(|l| called_as == l))
+    {
+        return run(applet, args);
+    }
+    // Called as zkpod (or any other name): the first argument is the command.
+    let Some(first) = args.get(1) else {
+        let _ = write!(std::io::stderr(), "{}", usage());
+        return error::status::USAGE;
+    };
+    let result = match first.to_str() {
+        Some("-h" | "--help" | "help") => output::print(&usage()).map(|()| 0),
+        Some("-V" | "--version") => {
+            output::print(&format!("zkpod {}\n", env!("CARGO_PKG_VERSION"))).map(|()| 0)
+        }
+        _ => match APPLETS.iter().find(|a| first == a.name) {
+            Some(applet) => {
+                // The command sees "zkpod <command>" as its name, then its own arguments.
+                let mut rest = vec![OsString::from(format!("zkpod {}", applet.name))];
+                rest.extend(args.into_iter().skip(2));
+                return run(applet, rest);
+            }
+            None => {
+                let names: Vec<&str> = APPLETS.iter().map(|a| a.name).collect();
+                Err(Error::usage(format!(
+                    "unknown command {} (the commands are: {})",
+                    quote::quote(&first.to_string_lossy()),
+                    names.join(", ")
+                )))
+            }
+        },
+    };
+    finish("zkpod", result)
+}
+
+/// Parse `args` with the applet's definition, run it, report.
+fn run(applet: &Applet, args: Vec<OsString>) -> u8 {
+    if applet.blocks_signals
+        && let Err(err) = pid1::signals::block()
+    {
+        return finish(&applet.display_name(), Err(err));
+    }
+    let result = parse(applet, args).and_then(|matches| match matches {
+        Some(matches) => (applet.run)(&matches),
+        None => Ok(0),
+    });
+    finish(&applet.display_name(), result)
+}
+
+/// The parsed arguments; None when --help or --version was printed instead.
+fn parse(applet: &Applet, args: Vec<OsString>) -> Result<Option<ArgMatches>> {
+    use clap::error::ErrorKind;
+    let command = (applet.command)()
+        .name(applet.display_name())
+        .version(env!("CARGO_PKG_VERSION"));
+    match command.try_get_matches_from(args) {
+        Ok(matches) => Ok(Some(matches)),
+        Err(err)
+            if matches!(
+                err.kind(),
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+            ) =>
+        {
+            output::print(&err.render().to_string()).map(|()| None)
+        }
+        Err(err) => {
+            let rendered = err.render().to_string();
+            let first = rendered.lines().next().unwrap_or("invalid arguments");
+            Err(Error::usage(first.strip_prefix("error: ").unwrap_or(first)))
+        }
+    }
+}
+
+/// The one place that reports: an error as one line `NAME: message` on stderr.
+fn finish(name: &str, result: Result<u8>) -> u8 {
+    match result {
+        Ok(status) => status,
+        Err(Error::BrokenPipe) => Error::BrokenPipe.code(),
+        Err(err) => {
+            let _ = writeln!(std::io::stderr(), "{name}: {err}");
+            err.code()
+        }
+    }
+}
+
+fn usage() -> String {
+    let mut out = String::from(
+        "zkpod: run ZooKeeper in a Kubernetes pod\n\n\
+         Usage: zkpod <COMMAND> [ARGS...]\n       \
+         start-zookeeper | zookeeper-ready | zookeeper-metrics [ARGS...]  (through symlinks)\n\n\
+         Commands:\n",
+    );
+    for applet in APPLETS {
+        let also = applet
+            .link
+            .map(|link| format!(" (also: {link})"))
+            .unwrap_or_default();
+        out.push_str(&format!("  {:<14} {}{also}\n", applet.name, applet.about));
+    }
+    out.push_str(
+        "\n`zkpod <COMMAND> --help` describes each command.\n\n\
+         Exit status: 0 success; 1 the command failed (the server is unhealthy, a refusal at \
+         run time); 2 bad arguments or environment; 126/127 a command to run is not \
+         executable / not found; 141 stdout was closed early. supervise and start-zookeeper \
+         exit with their child's status.\n",
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_applet_has_a_valid_definition() {
+        for applet in APPLETS {
+            (applet.command)()
+                .name(applet.display_name())
+                .debug_assert();
+        }
+    }
+
+    #[test]
+    fn names_are_unique() {
+        for (i, a) in APPLETS.iter().enumerate() {
+            for b in &APPLETS[i + 1..] {
+                assert_ne!(a.name, b.name);
+                assert!(a.link.is_none() || a.link != b.link);
+            }
+        }
+    }
+
+    #[test]
+    fn links_pick_their_command_and_errors_get_their_status() {
+        let args = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(main(args(&["/x/zookeeper-ready", "--bogus"])), 2);
+        assert_eq!(main(args(&["zkpod", "frobnicate"])), 2);
+        assert_eq!(main(args(&["zkpod"])), 2);
+        assert_eq!(main(args(&["zkpod", "ready", "--timeout", "soon"])), 2);
+    }
+}

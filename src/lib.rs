@@ -1,0 +1,12 @@
+//! zkpod: one binary for the commands of a ZooKeeper container on Kubernetes.
+//!
+//! - `cli`: the table of commands, the one error type, and what commands share (value
+//!   parsing, logging, output).
+//! - `start`: start-zookeeper, phase by phase (flags → settings → plan → apply → exec).
+//! - `probe`: zookeeper-ready and zookeeper-metrics, built on a four-letter-word client.
+//! - `pid1`: `zkpod supervise`, the container's PID 1 (signals, spawn, credentials).
+
+pub mod cli;
+pub mod pid1;
+pub mod probe;
+pub mod start;

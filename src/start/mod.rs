@@ -1,0 +1,81 @@
+//! `start-zookeeper`: write this pod's ZooKeeper configuration, then run the server.
+//!
+//! The phases, in order, each in its own module: flags and environment → `Settings` → `plan`
+//! (identity, rendered files, myid, command line; nothing written) → `apply` (directories,
+//! atomic writes, owners) → exec into `zkpod supervise`, which runs the server as PID 1.
+
+pub mod apply;
+pub mod flags;
+pub mod identity;
+pub mod launch;
+pub mod plan;
+pub mod render;
+pub mod settings;
+
+use std::ffi::{CString, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+
+use clap::ArgMatches;
+
+use crate::cli::error::Result;
+use crate::cli::{log, output};
+use crate::pid1::Child;
+use identity::HostNames;
+use settings::Settings;
+
+pub use flags::command;
+
+pub fn run(matches: &ArgMatches) -> Result<u8> {
+    // Signals are blocked already (the applet table says so): a TERM that comes while the
+    // configuration is written waits, and then the server is never started.
+    let env = |name: &str| std::env::var_os(name);
+    let settings = Settings::new(flags::parse(matches, &env)?, &env)?;
+    log::set_level(settings.log_level);
+    let names = &settings.names;
+    let plan = plan::plan(&settings, || {
+        HostNames::discover(names.hostname.as_deref(), names.domain.as_deref())
+    })?;
+    if settings.dry_run {
+        output::print(&plan.show())?;
+        return Ok(0);
+    }
+    apply::apply(&plan)?;
+    // Operators read the configuration in `kubectl logs`, as the original script printed it.
+    eprint!("{}", plan.files.zoo_cfg.contents);
+    crate::info!("starting {}", plan.command_line());
+    become_supervisor(plan.child, settings.launch.user.as_deref())
+}
+
+/// Replace this process with `zkpod supervise … -- COMMAND`: PID 1 then keeps none of the
+/// start-up's code, heap or templates while it idles for the life of the pod. Blocked and
+/// pending signals survive execve, so a TERM that came during start-up still stops the
+/// server from starting. Where exec fails (no /proc), supervise from here.
+fn become_supervisor(child: Child, user: Option<&str>) -> Result<u8> {
+    let mut args: Vec<OsString> = vec!["zkpod".into(), "supervise".into()];
+    if let Some(grace) = child.grace {
+        args.push("--grace".into());
+        args.push(grace.as_secs_f64().to_string().into());
+    }
+    if let Some(user) = user {
+        args.push("--user".into());
+        args.push(user.into());
+    }
+    args.push("--".into());
+    args.push(child.program.clone());
+    args.extend(child.args.iter().cloned());
+    let c_args: std::result::Result<Vec<CString>, _> =
+        args.iter().map(|a| CString::new(a.as_bytes())).collect();
+    // The binary by its own name (ps shows "zkpod"), or through /proc if that is gone.
+    let exe = std::env::current_exe()
+        .ok()
+        .filter(|path| path.is_file())
+        .and_then(|path| CString::new(path.into_os_string().into_vec()).ok())
+        .unwrap_or_else(|| c"/proc/self/exe".to_owned());
+    if let Ok(c_args) = c_args {
+        // Raw execve: std's exec would unblock the signals first.
+        let err = nix::unistd::execv(&exe, &c_args).unwrap_err();
+        crate::warn!("cannot re-execute as the supervisor ({err}); supervising from here");
+    }
+    let user = crate::pid1::credentials::Credentials::for_child(user)?;
+    crate::pid1::supervise(Child { user, ..child })
+}

@@ -1,0 +1,215 @@
+//! What start-zookeeper will do, worked out before anything is written: the files with their
+//! contents, what happens to myid, who the server runs as, and the command line. Making a plan
+//! reads the disk (an existing myid, the installation) but never changes it; `apply` does.
+
+use std::ffi::OsString;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::identity::{HostNames, Identity};
+use super::launch::{self, Installation};
+use super::render::{self, ConfigFiles, File};
+use super::settings::Settings;
+use crate::cli::error::{Error, Result};
+use crate::cli::quote::quote;
+use crate::pid1::Child;
+use crate::pid1::credentials::Credentials;
+
+/// What happens to this server's myid file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Myid {
+    /// A standalone server has none.
+    Standalone,
+    /// The volume already says who this server is, and it agrees: kept as it is.
+    Kept(u32),
+    /// No myid yet: written.
+    New { id: u32, file: File },
+}
+
+/// Everything start-zookeeper will do.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub files: ConfigFiles,
+    pub myid: Myid,
+    /// The configuration directory, created when missing.
+    pub conf_dir: PathBuf,
+    /// The server's own directories (data, data log, log): created when missing, and given to
+    /// `user` when zkpod drops privileges.
+    pub server_dirs: [PathBuf; 3],
+    /// Who the server runs as, when zkpod (as root) switches users.
+    pub user: Option<Credentials>,
+    /// What runs: ZooKeeper's JVM, or `-- COMMAND`.
+    pub child: Child,
+}
+
+/// Work out the plan. `names` gives this host's names; it is asked only for an ensemble.
+pub fn plan(settings: &Settings, names: impl FnOnce() -> Result<HostNames>) -> Result<Plan> {
+    let identity = Identity::resolve(&settings.ensemble, names)?;
+    let files = render::render(settings, &identity)?;
+    let myid = match identity.myid {
+        None => Myid::Standalone,
+        Some(id) => match existing_myid(&settings.dirs.data, id)? {
+            true => Myid::Kept(id),
+            false => Myid::New {
+                id,
+                file: File {
+                    path: settings.dirs.data.join("myid"),
+                    contents: format!("{id}\n"),
+                },
+            },
+        },
+    };
+    let user = Credentials::for_child(settings.launch.user.as_deref())?;
+    let (program, args) = match settings.launch.command.split_first() {
+        Some((program, args)) => (program.clone(), args.to_vec()),
+        None => {
+            let installation = Installation::find(settings.launch.zk_home.as_deref())?;
+            if settings.admin.prometheus_port.is_some() && !installation.has_prometheus_provider() {
+                return Err(Error::failed(
+                    "--prometheus_port: this ZooKeeper has no zookeeper-prometheus-metrics jar \
+                     (3.6+ releases have it in lib/); zookeeper-metrics --listen serves \
+                     Prometheus without it",
+                ));
+            }
+            let java = launch::find_java(&settings.launch)?;
+            (
+                OsString::from(java),
+                launch::java_args(settings, &installation),
+            )
+        }
+    };
+    let dirs = &settings.dirs;
+    Ok(Plan {
+        files,
+        myid,
+        conf_dir: dirs.conf.clone(),
+        server_dirs: [dirs.data.clone(), dirs.data_log.clone(), dirs.log.clone()],
+        user,
+        child: Child {
+            program,
+            args,
+            user: None,
+            grace: settings.launch.grace,
+        },
+    })
+}
+
+/// Whether `data_dir` already holds this server's myid. A different one means the volume
+/// belongs to another server: starting would give two servers one identity, so it is an error
+/// naming both.
+fn existing_myid(data_dir: &Path, myid: u32) -> Result<bool> {
+    let path = data_dir.join("myid");
+    let existing = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(err) => return Err(Error::failed(format!("reading {}: {err}", path.display()))),
+    };
+    match existing.trim().parse::<u32>() {
+        Ok(found) if found == myid => Ok(true),
+        Ok(found) => Err(Error::failed(format!(
+            "{} says this volume belongs to server {found}, but this pod is server {myid}: \
+             refusing to start two servers with one identity (check the volume and \
+             --myid_offset)",
+            path.display()
+        ))),
+        Err(_) => Err(Error::failed(format!(
+            "{} holds {}, not a server id; this pod is server {myid}: fix or remove the file",
+            path.display(),
+            quote(existing.trim())
+        ))),
+    }
+}
+
+impl Plan {
+    /// The command line as a shell would read it back, for logs and dry runs.
+    pub fn command_line(&self) -> String {
+        let words = std::iter::once(&self.child.program).chain(&self.child.args);
+        let words: Vec<String> = words.map(|w| w.to_string_lossy().into_owned()).collect();
+        shlex::try_join(words.iter().map(String::as_str)).unwrap_or_else(|_| words.join(" "))
+    }
+
+    /// The plan as `--dry_run` prints it: each file under a `==> path <==` line, then the
+    /// command.
+    pub fn show(&self) -> String {
+        let mut out = String::new();
+        let myid = match &self.myid {
+            Myid::New { file, .. } => Some(file),
+            _ => None,
+        };
+        for file in self.files.all().into_iter().chain(myid) {
+            out.push_str(&format!("==> {} <==\n", file.path.display()));
+            out.push_str(&file.contents);
+            if !file.contents.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+        out.push_str(&format!("==> command <==\n{}\n", self.command_line()));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::start::settings::tests::parse;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("zkpod-plan-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn plan_for(data: &Path, host: &str) -> Result<Plan> {
+        let data = format!("--data_dir={}", data.display());
+        let settings = parse(&["--servers=3", &data, "--", "true"], &[]).unwrap();
+        plan(&settings, || {
+            Ok(HostNames {
+                short: host.into(),
+                domain: "zk-hs".into(),
+            })
+        })
+    }
+
+    #[test]
+    fn myid_is_written_once_then_kept_and_never_replaced() {
+        let dir = temp_dir("myid");
+        let first = plan_for(&dir, "zk-1").unwrap();
+        assert!(matches!(&first.myid, Myid::New { id: 2, file } if file.contents == "2\n"));
+        fs::write(dir.join("myid"), "2\n").unwrap();
+        assert_eq!(plan_for(&dir, "zk-1").unwrap().myid, Myid::Kept(2));
+        let err = plan_for(&dir, "zk-2").unwrap_err();
+        assert_eq!(err.code(), 1);
+        assert!(err.to_string().contains("server 2") && err.to_string().contains("server 3"));
+        fs::write(dir.join("myid"), "two\n").unwrap();
+        let err = plan_for(&dir, "zk-1").unwrap_err().to_string();
+        assert!(err.contains("\"two\""), "{err}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_dry_run_shows_every_file_and_the_command() {
+        let dir = temp_dir("show");
+        let shown = plan_for(&dir, "zk-0").unwrap().show();
+        for header in [
+            "zoo.cfg <==",
+            "log4j.properties <==",
+            "java.env <==",
+            "myid <==\n1\n",
+        ] {
+            assert!(shown.contains(header), "{header}: {shown}");
+        }
+        assert!(shown.ends_with("==> command <==\ntrue\n"), "{shown}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn command_lines_read_back_as_a_shell_would() {
+        let dir = temp_dir("quote");
+        let mut plan = plan_for(&dir, "zk-0").unwrap();
+        plan.child.args = vec!["a b".into(), "it's".into(), "-Xmx1G".into()];
+        assert_eq!(plan.command_line(), r#"true 'a b' "it's" -Xmx1G"#);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

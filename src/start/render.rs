@@ -1,0 +1,250 @@
+//! The configuration files, rendered from the templates in `templates/` (built into the
+//! binary) or from the operator's own `--template_dir`.
+//!
+//! The templates see the settings by group, as `start::settings` defines them: `ports.client`,
+//! `dirs.data`, `tuning.tick_time`, `admin.server.port`, `policy.four_letter_words`,
+//! `policy.extra` (key, value), `log_level.log4j`, `launch.heap`; and this pod's place in the
+//! ensemble: `myid`, `observer`, `servers` (id, host, observer).
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::identity::Identity;
+use super::settings::Settings;
+use crate::cli::error::{Error, Result};
+use crate::cli::quote::quote;
+
+/// A file to write: where, and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    pub path: PathBuf,
+    pub contents: String,
+}
+
+/// The files in the configuration directory, by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigFiles {
+    pub zoo_cfg: File,
+    pub log4j: File,
+    pub logback: File,
+    pub java_env: File,
+}
+
+impl ConfigFiles {
+    pub fn all(&self) -> [&File; 4] {
+        [&self.zoo_cfg, &self.log4j, &self.logback, &self.java_env]
+    }
+}
+
+/// What the templates see of the launch settings: the heap, for java.env.
+#[derive(Serialize)]
+struct Launch<'a> {
+    heap: &'a str,
+}
+
+/// Render every configuration file for this pod.
+pub fn render(settings: &Settings, identity: &Identity) -> Result<ConfigFiles> {
+    let mut context = tera::Context::new();
+    context.insert("dirs", &settings.dirs);
+    context.insert("ports", &settings.ports);
+    context.insert("tuning", &settings.tuning);
+    context.insert("admin", &settings.admin);
+    context.insert("policy", &settings.policy);
+    context.insert("log_level", &settings.log_level);
+    context.insert(
+        "launch",
+        &Launch {
+            heap: &settings.launch.heap,
+        },
+    );
+    context.insert("myid", &identity.myid);
+    context.insert("observer", &identity.observer);
+    context.insert("servers", &identity.members);
+
+    let mut tera = tera::Tera::new();
+    let mut file = |name: &str, built_in: &str| -> Result<File> {
+        let source = template_source(settings.template_dir.as_deref(), name, built_in)?;
+        tera.add_raw_template(name, &source)
+            .map_err(|err| Error::usage(format!("template {name}: {}", one_line(&err))))?;
+        let contents = tera.render(name, &context).map_err(|err| {
+            Error::usage(format!("rendering template {name}: {}", one_line(&err)))
+        })?;
+        Ok(File {
+            path: settings.dirs.conf.join(name),
+            contents,
+        })
+    };
+    Ok(ConfigFiles {
+        zoo_cfg: file("zoo.cfg", include_str!("../../templates/zoo.cfg"))?,
+        log4j: file(
+            "log4j.properties",
+            include_str!("../../templates/log4j.properties"),
+        )?,
+        logback: file("logback.xml", include_str!("../../templates/logback.xml"))?,
+        java_env: file("java.env", include_str!("../../templates/java.env"))?,
+    })
+}
+
+/// The operator's template when `--template_dir` has one by that name, else the built-in one.
+fn template_source(dir: Option<&Path>, name: &str, built_in: &str) -> Result<String> {
+    let Some(dir) = dir else {
+        return Ok(built_in.to_owned());
+    };
+    let path = dir.join(name);
+    match std::fs::read_to_string(&path) {
+        Ok(source) => Ok(source),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(built_in.to_owned()),
+        Err(err) => Err(Error::usage(format!(
+            "--template_dir: cannot read {}: {err}",
+            quote(&path.display().to_string())
+        ))),
+    }
+}
+
+/// Tera's errors span lines (with a caret under the fault); messages here are one line.
+fn one_line(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text.split('\n')
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::start::identity::HostNames;
+    use crate::start::settings::tests::flags;
+
+    fn rendered(pairs: &[(&str, &str)], host: &str) -> ConfigFiles {
+        let settings = flags(pairs);
+        let identity = Identity::resolve(&settings.ensemble, || {
+            Ok(HostNames {
+                short: host.into(),
+                domain: "zk-hs.default.svc.cluster.local".into(),
+            })
+        })
+        .unwrap();
+        render(&settings, &identity).unwrap()
+    }
+
+    fn zoo_cfg(pairs: &[(&str, &str)], host: &str) -> String {
+        rendered(pairs, host).zoo_cfg.contents
+    }
+
+    #[test]
+    fn standalone_zoo_cfg_has_no_server_lines() {
+        let cfg = zoo_cfg(&[], "anything");
+        assert!(cfg.contains("clientPort=2181\n"));
+        assert!(cfg.contains("autopurge.purgeInterval=0\n"));
+        assert!(!cfg.contains("purgeInteval"));
+        assert!(!cfg.contains("server."));
+        assert!(cfg.contains("4lw.commands.whitelist=ruok,srvr,mntr,isro,stat,conf\n"));
+        assert!(cfg.contains("quorumListenOnAllIPs=true\n"));
+        assert!(cfg.contains("reconfigEnabled=false\n"));
+        assert!(cfg.contains("admin.enableServer=false\n"));
+        assert!(!cfg.contains("admin.serverPort"));
+        assert!(!cfg.contains("metricsProvider"));
+        assert!(!cfg.contains("\n\n"), "no blank lines:\n{cfg}");
+        assert!(cfg.ends_with('\n'));
+    }
+
+    #[test]
+    fn the_tutorial_zoo_cfg_line_by_line() {
+        let cfg = zoo_cfg(&[("servers", "3"), ("purge_interval", "12")], "zk-1");
+        let lines: Vec<&str> = cfg.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            lines,
+            [
+                "clientPort=2181",
+                "dataDir=/var/lib/zookeeper/data",
+                "dataLogDir=/var/lib/zookeeper/log",
+                "tickTime=2000",
+                "initLimit=10",
+                "syncLimit=5",
+                "maxClientCnxns=60",
+                "minSessionTimeout=4000",
+                "maxSessionTimeout=40000",
+                "autopurge.snapRetainCount=3",
+                "autopurge.purgeInterval=12",
+                "4lw.commands.whitelist=ruok,srvr,mntr,isro,stat,conf",
+                "quorumListenOnAllIPs=true",
+                "reconfigEnabled=false",
+                "admin.enableServer=false",
+                "server.1=zk-0.zk-hs.default.svc.cluster.local:2888:3888",
+                "server.2=zk-1.zk-hs.default.svc.cluster.local:2888:3888",
+                "server.3=zk-2.zk-hs.default.svc.cluster.local:2888:3888",
+            ]
+        );
+    }
+
+    #[test]
+    fn observers_are_marked_on_their_line_and_in_their_own_config() {
+        let cfg = zoo_cfg(&[("servers", "3"), ("observers", "1")], "zk-3");
+        assert!(cfg.contains("peerType=observer\n"));
+        assert!(cfg.contains("server.4=zk-3.zk-hs.default.svc.cluster.local:2888:3888:observer\n"));
+        assert!(cfg.contains("server.3=zk-2.zk-hs.default.svc.cluster.local:2888:3888\n"));
+        let voter = zoo_cfg(&[("servers", "3"), ("observers", "1")], "zk-0");
+        assert!(!voter.contains("peerType"));
+        assert!(voter.contains(":observer\n"));
+    }
+
+    #[test]
+    fn admin_server_and_prometheus_when_asked() {
+        let cfg = zoo_cfg(&[("admin_port", "8080"), ("prometheus_port", "7000")], "x");
+        assert!(cfg.contains(
+            "admin.enableServer=true\nadmin.serverAddress=127.0.0.1\nadmin.serverPort=8080\n"
+        ));
+        assert!(cfg.contains(
+            "metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider\n\
+             metricsProvider.httpPort=7000\n"
+        ));
+    }
+
+    #[test]
+    fn extra_keys_are_added_and_policy_keys_replaced_in_place() {
+        let cfg = zoo_cfg(
+            &[
+                ("extra", "4lw.commands.whitelist=*"),
+                ("extra", "snapCount=5000"),
+            ],
+            "x",
+        );
+        assert!(cfg.contains("4lw.commands.whitelist=*\n"));
+        assert_eq!(cfg.matches("4lw.commands.whitelist").count(), 1);
+        assert!(cfg.contains("snapCount=5000\n"));
+    }
+
+    #[test]
+    fn logging_files_follow_log_level() {
+        let files = rendered(&[("log_level", "fatal"), ("heap", "512M")], "x");
+        let log4j = &files.log4j.contents;
+        assert!(log4j.contains("zookeeper.root.logger=FATAL, CONSOLE\n"));
+        assert!(log4j.contains("zookeeper.console.threshold=FATAL\n"));
+        assert!(log4j.contains("ConversionPattern=%d{ISO8601} [myid:%X{myid}] - %-5p"));
+        assert!(files.logback.contents.contains("<root level=\"ERROR\">"));
+        assert!(
+            files
+                .java_env
+                .contents
+                .contains("SERVER_JVMFLAGS=\"-Xmx512M -Xms512M ${SERVER_JVMFLAGS}\"\n")
+        );
+        let names: Vec<_> = files
+            .all()
+            .iter()
+            .map(|f| f.path.file_name().unwrap().to_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            names,
+            ["zoo.cfg", "log4j.properties", "logback.xml", "java.env"]
+        );
+    }
+}

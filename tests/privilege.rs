@@ -71,10 +71,9 @@ fn owned(a: &str, b: &str, c: &str, d: &str) -> (String, String, String, String)
 }
 
 #[test]
+#[ignore = "needs root and namespaces"]
 fn the_gosu_matrix() {
-    if !have_namespaces("the_gosu_matrix") {
-        return;
-    }
+    require_root_and_namespaces();
     test_user();
     let uid = id(&["-u", USER]);
     let gid = id(&["-g", USER]);
@@ -114,10 +113,9 @@ fn the_gosu_matrix() {
 }
 
 #[test]
+#[ignore = "needs root and namespaces"]
 fn without_root_no_switch_and_no_chown() {
-    if !have_namespaces("without_root_no_switch_and_no_chown") {
-        return;
-    }
+    require_root_and_namespaces();
     let sandbox = Sandbox::new("non-root");
     // A configuration directory nobody may write, and a data directory they may not.
     for dir in ["conf", "data"] {

@@ -494,6 +494,40 @@ fn listen_serves_metrics_over_http() {
 }
 
 #[test]
+fn a_listen_address_in_use_is_a_failure_not_a_usage_error() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (out, _) = zkpod("zookeeper-metrics", &["--listen", &addr]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with(&format!("zookeeper-metrics: --listen {addr}: ")),
+        "{err}"
+    );
+    assert!(err.contains("in use"), "{err}");
+}
+
+#[test]
+fn a_closed_stdout_ends_the_output_quietly() {
+    // `zookeeper-metrics --format prometheus | head -1`: no panic, no message, the status of a
+    // command that died of SIGPIPE.
+    let server = StandIn::start(|word| (word == "mntr").then(|| b"zk_version\t3.8.0\n".to_vec()));
+    let sandbox = Sandbox::new("closed-stdout");
+    let port = server.port.to_string();
+    for format in ["prometheus", "json", "raw"] {
+        let out = with_closed_stdout(
+            sandbox
+                .command("zookeeper-metrics")
+                .args(["--format", format, &port]),
+        );
+        assert_eq!(stderr(&out), "", "{format}");
+        assert_eq!(out.status.code(), Some(141), "{format}");
+    }
+    let out = with_closed_stdout(sandbox.command("zookeeper-ready").arg("--help"));
+    assert_eq!((out.status.code(), stderr(&out).as_str()), (Some(141), ""));
+}
+
+#[test]
 fn bad_arguments_are_usage_errors() {
     for (name, args, named) in [
         ("zookeeper-ready", vec!["70000"], "PORT"),

@@ -47,10 +47,9 @@ fn settings_lines(cfg: &str) -> Vec<&str> {
 }
 
 #[test]
+#[ignore = "needs root and namespaces"]
 fn tutorial_flags_on_zk_1_write_the_tutorials_zoo_cfg_and_myid_2() {
-    if !have_namespaces("tutorial_flags_on_zk_1") {
-        return;
-    }
+    require_root_and_namespaces();
     let sandbox = Sandbox::new("tutorial");
     let root = sandbox.root.display().to_string();
     fs::write(sandbox.path("hosts"), tutorial_hosts(3)).unwrap();
@@ -133,10 +132,9 @@ fn tutorial_flags_on_zk_1_write_the_tutorials_zoo_cfg_and_myid_2() {
 }
 
 #[test]
+#[ignore = "needs root and namespaces"]
 fn environment_alone_configures_an_ensemble() {
-    if !have_namespaces("environment_alone_configures_an_ensemble") {
-        return;
-    }
+    require_root_and_namespaces();
     let sandbox = Sandbox::new("env");
     fs::write(sandbox.path("hosts"), tutorial_hosts(3)).unwrap();
     let no_server: Vec<&OsStr> = NO_SERVER.iter().map(OsStr::new).collect();
@@ -228,10 +226,9 @@ fn a_flag_beats_its_variable() {
 }
 
 #[test]
+#[ignore = "needs root and namespaces"]
 fn observers_are_the_last_ordinals() {
-    if !have_namespaces("observers_are_the_last_ordinals") {
-        return;
-    }
+    require_root_and_namespaces();
     let sandbox = Sandbox::new("observers");
     fs::write(sandbox.path("hosts"), tutorial_hosts(4)).unwrap();
     let dirs = [
@@ -378,6 +375,15 @@ fn non_utf8_arguments_get_one_line() {
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("--data_dir") && err.contains("UTF-8"), "{err}");
+    assert!(!sandbox.path("conf").exists());
+}
+
+#[test]
+fn a_dry_run_into_a_closed_pipe_ends_quietly() {
+    // `start-zookeeper --dry_run | head -1`
+    let sandbox = Sandbox::new("dry-run-pipe");
+    let out = with_closed_stdout(sandbox.start().arg("--dry_run"));
+    assert_eq!((out.status.code(), stderr(&out).as_str()), (Some(141), ""));
     assert!(!sandbox.path("conf").exists());
 }
 

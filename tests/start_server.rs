@@ -134,10 +134,9 @@ fn jvm_flags_from_the_environment_reach_java() {
 }
 
 #[test]
+#[ignore = "needs root and namespaces"]
 fn the_server_runs_as_the_user_it_is_given() {
-    if !have_namespaces("the_server_runs_as_the_user_it_is_given") {
-        return;
-    }
+    require_root_and_namespaces();
     // Debian's zookeeper package created this user.
     let uid = output(std::process::Command::new("id").args(["-u", "zookeeper"]));
     assert!(uid.status.success(), "the zookeeper user is missing");

@@ -45,6 +45,7 @@ impl Sandbox {
         let mut cmd = Command::new(self.root.join("bin").join(name));
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        default_signals(&mut cmd);
         cmd
     }
 
@@ -142,10 +143,10 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Whether tests that need root and namespaces can run. Without them they are skipped with the
-/// reason printed, except under CI=true, where skipping would hide a broken machine.
-pub fn have_namespaces(test: &str) -> bool {
-    let root = nix_is_root();
+/// For tests marked `#[ignore = "needs root and namespaces"]`: they run only when asked for
+/// (`--include-ignored`, as tests/run.sh does as root and CI always does), and then a machine
+/// that cannot run them is an error, not a skip.
+pub fn require_root_and_namespaces() {
     let unshare = Command::new("unshare")
         .args(["--uts", "--mount", "--pid", "--fork", "true"])
         .stdout(Stdio::null())
@@ -153,19 +154,28 @@ pub fn have_namespaces(test: &str) -> bool {
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
-    if root && unshare {
-        return true;
+    assert!(
+        nix_is_root(),
+        "this test needs root (namespaces, mounts, test users)"
+    );
+    assert!(unshare, "`unshare --uts --mount --pid` does not work here");
+}
+
+/// Restore the default action of SIGINT and SIGQUIT in `cmd`'s process. A shell's background
+/// job (`cargo test &`) inherits both ignored, and "ignored" survives exec: the signal tests
+/// would then see children that never die of them.
+pub fn default_signals(cmd: &mut Command) -> &mut Command {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    use std::os::unix::process::CommandExt;
+    // SAFETY: signal(2) is async-signal-safe; no handler is installed.
+    unsafe {
+        cmd.pre_exec(|| {
+            for sig in [Signal::SIGINT, Signal::SIGQUIT] {
+                signal(sig, SigHandler::SigDfl)?;
+            }
+            Ok(())
+        })
     }
-    let why = if root {
-        "`unshare --uts --mount --pid` does not work here"
-    } else {
-        "it needs root (namespaces, mounts, test users)"
-    };
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{test}: cannot run under CI=true: {why}");
-    }
-    eprintln!("SKIPPED {test}: {why}");
-    false
 }
 
 fn nix_is_root() -> bool {
@@ -444,5 +454,51 @@ impl Drop for Running {
             .stderr(Stdio::null())
             .status();
         let _ = self.0.wait();
+    }
+}
+
+/// Run `cmd` with a stdout whose reader is already gone, as in `cmd | head -1` once head has
+/// exited: every write to it fails with EPIPE.
+pub fn with_closed_stdout(cmd: &mut Command) -> Output {
+    let (reader, writer) = nix::unistd::pipe().unwrap();
+    drop(reader);
+    cmd.stdout(Stdio::from(writer));
+    let out = run_keeping_stdout(cmd, Duration::from_secs(30));
+    Output {
+        status: out.status,
+        stdout: Vec::new(),
+        stderr: out.stderr,
+    }
+}
+
+/// Like `run`, but with the stdout the command was given.
+fn run_keeping_stdout(cmd: &mut Command, deadline: Duration) -> Output {
+    use std::io::Read;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stderr.take().unwrap();
+    let err = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > deadline {
+            let _ = child.kill();
+            panic!("{cmd:?} did not finish within {deadline:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: Vec::new(),
+        stderr: err.join().unwrap(),
     }
 }

@@ -218,7 +218,7 @@ impl StatefulSet {
              mount -t tmpfs container /opt; mount -t tmpfs container /var/log; \
              mkdir -p /opt/zookeeper/conf; shift; exec \"$@\""
         );
-        let process = Command::new("ip")
+        let process = default_signals(&mut Command::new("ip"))
             .args(["netns", "exec", &self.pods[i].netns])
             .args([
                 "unshare",

@@ -20,7 +20,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ZKPOD = os.path.join(ROOT, "target", "release", "zkpod")
+ZKPOD = os.path.join(ROOT, "target", "x86_64-unknown-linux-musl", "release", "zkpod")
 PYTHON = "/usr/bin/python3"  # Debian's, which has kazoo
 
 # The original methods, as the seed image ran them (bash and netcat, no timeout).
@@ -86,6 +86,24 @@ shift $(( $# > 0 ? $# - 1 : 0 ))
 exec "$@"
 """
 
+# The floor for a probe: the same exchange as zookeeper-ready (connect, send ruok, read to the
+# end, compare with imok) in a few lines of C, built static and dynamic by the bench.
+C_PROBE = r"""
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[1]))};
+    char buf[64];
+    int s = socket(AF_INET, SOCK_STREAM, 0), n = 0, r;
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (connect(s, (struct sockaddr *)&a, sizeof a) || write(s, "ruok", 4) != 4) return 1;
+    while (n < (int)sizeof buf && (r = read(s, buf + n, sizeof buf - n)) > 0) n += r;
+    return !(n == 4 && memcmp(buf, "imok", 4) == 0);
+}
+"""
+
 LOAD_WRITER = """
 import sys, time
 from kazoo.client import KazooClient
@@ -142,6 +160,12 @@ class Bench:
             os.chmod(path, 0o755)
         self.server = None
         self.port = free_port()
+        source = os.path.join(self.work, "probe.c")
+        with open(source, "w") as f:
+            f.write(C_PROBE)
+        for kind, flags in (("static", ["-static"]), ("dynamic", [])):
+            subprocess.run(["gcc", "-O2", *flags, "-o", os.path.join(self.work, f"c-probe-{kind}"),
+                            source], check=True)
 
     # --- the real ZooKeeper everything is measured against -------------------------------
     def start_server(self):
@@ -197,26 +221,27 @@ class Bench:
         result = self.hyperfine([ours, peer], runs, wrapper, prepare)
         (ours_wall, ours_cpu), (peer_wall, peer_cpu) = result[ours], result[peer]
         self.row(f"{label}: wall (median)", ours_wall * 1000, peer_wall * 1000, "ms", budget)
-        self.row(f"{label}: CPU (mean)", ours_cpu * 1000, peer_cpu * 1000, "ms", budget)
+        self.row(f"{label}: CPU (mean)", ours_cpu * 1000, peer_cpu * 1000, "ms")
 
     def probe(self):
-        self.compare("probe, zookeeper-ready vs bash+nc ruok",
-                     f"{self.bin}/zookeeper-ready {self.port}",
-                     f"{self.work}/original-probe {self.port}", 300, 0.2)
+        ours = f"{self.bin}/zookeeper-ready {self.port}"
+        original = f"{self.work}/original-probe {self.port}"
+        static_c = f"{self.work}/c-probe-static {self.port}"
+        dynamic_c = f"{self.work}/c-probe-dynamic {self.port}"
+        result = self.hyperfine([ours, original, static_c, dynamic_c], 300)
+        for label, peer, budget in (("zookeeper-ready vs bash+nc ruok", original, 0.2),
+                                    ("zookeeper-ready vs static C client", static_c, 1.1),
+                                    ("zookeeper-ready vs dynamic C client", dynamic_c, None)):
+            self.row(f"probe, {label}: wall (median)", result[ours][0] * 1000,
+                     result[peer][0] * 1000, "ms", budget)
+            self.row(f"probe, {label}: CPU (mean)", result[ours][1] * 1000,
+                     result[peer][1] * 1000, "ms")
 
     def floors(self):
-        """What no probe can beat here: one exec, and the server's own answer."""
-        exec_floor = self.hyperfine(["/bin/true"], 300)["/bin/true"][0]
-        self.row("floor: exec of /bin/true (wall, median)", exec_floor * 1000, exec_floor * 1000,
-                 "ms")
-        for word in ("ruok", "mntr"):
-            times = []
-            for _ in range(50 if self.quick else 500):
-                t = time.perf_counter()
-                four_letter_word(self.port, word)
-                times.append(time.perf_counter() - t)
-            rtt = statistics.median(times) * 1000
-            self.row(f"floor: {word} round trip from a running client", rtt, rtt, "ms")
+        """The floor for a probe, measured: a minimal C client doing the same exchange."""
+        c = self.hyperfine([f"{self.work}/c-probe-static {self.port}"], 300)
+        wall = list(c.values())[0][0] * 1000
+        self.row("floor: static C client, ruok (wall, median)", wall, wall, "ms")
 
     def reliability(self):
         """False failures: probes that say unhealthy about a healthy, idle server."""
@@ -234,10 +259,29 @@ class Bench:
     def metrics(self):
         original = f"{self.work}/original-metrics {self.port}"
         self.compare("metrics raw vs bash+nc mntr",
-                     f"{self.bin}/zookeeper-metrics {self.port}", original, 200, 0.2)
+                     f"{self.bin}/zookeeper-metrics {self.port}", original, 200, 0.25)
         self.compare("metrics prometheus vs bash+nc mntr",
                      f"{self.bin}/zookeeper-metrics --format prometheus {self.port}",
-                     original, 200, 0.2)
+                     original, 200, None)
+
+    def instructions(self, args):
+        """Instructions the whole command executes, counted by callgrind: the same count on a
+        quiet or a busy machine."""
+        out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                              ZKPOD, *args], capture_output=True, text=True)
+        for line in out.stderr.splitlines():
+            if "Collected :" in line:
+                return int(line.split(":")[-1].strip())
+        sys.exit(f"bench: callgrind gave no count for {args}: {out.stderr[-500:]}")
+
+    def conversion_cost(self):
+        """What turning mntr into Prometheus text or JSON costs over asking for it."""
+        lines = four_letter_word(self.port, "mntr").count("\n")
+        raw = self.instructions(["metrics", str(self.port)])
+        self.row(f"metrics raw, {lines}-line mntr: instructions", raw / 1e6, raw / 1e6, "M")
+        for fmt in ("prometheus", "json"):
+            count = self.instructions(["metrics", "--format", fmt, str(self.port)])
+            self.row(f"metrics {fmt} vs raw: instructions", count / 1e6, raw / 1e6, "M", 3.0)
 
     def startup(self):
         """Invocation until the server command is exec'd, as pod zk-1 of three: in a UTS and
@@ -262,7 +306,7 @@ class Bench:
         original = f"{self.work}/original-start {dirs('original')} -- /bin/true"
         self.compare("start-up to exec, start-zookeeper vs bash",
                      f"{self.bin}/start-zookeeper {dirs('zkpod')} -- /bin/true",
-                     original, 200, 0.2, wrapper, fresh)
+                     original, 200, 0.3, wrapper, fresh)
         self.compare("start-up --dry_run vs bash",
                      f"{self.bin}/start-zookeeper {dirs('dry')} --dry_run",
                      original, 200, 0.2, wrapper, fresh)
@@ -300,7 +344,7 @@ class Bench:
             self.row(f"idle RSS, {name} vs tini -s", ours["Rss"], tini["Rss"], "KiB", 1.0)
             self.row(f"idle PSS, {name} vs tini -s", ours["Pss"], tini["Pss"], "KiB")
             self.row(f"idle anonymous, {name} vs tini -s", ours["Anonymous"],
-                     tini["Anonymous"], "KiB")
+                     tini["Anonymous"], "KiB", 1.0)
         size = os.path.getsize(ZKPOD) / 1024
         tini_size = os.path.getsize("/usr/bin/tini") / 1024
         self.row("binary size (stripped) vs tini", size, tini_size, "KiB")
@@ -372,7 +416,8 @@ def main():
     bench = Bench(args.quick)
     try:
         bench.start_server()
-        for step in (bench.floors, bench.probe, bench.reliability, bench.metrics, bench.startup, bench.memory,
+        for step in (bench.floors, bench.probe, bench.reliability, bench.metrics,
+                     bench.conversion_cost, bench.startup, bench.memory,
                      bench.supervisor_overhead, bench.under_load):
             step()
     finally:

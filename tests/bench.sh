@@ -4,5 +4,5 @@
 set -eu
 cd "$(dirname "$0")/.."
 tests/install-deps.sh test
-cargo build --release --quiet
+cargo build --release --target x86_64-unknown-linux-musl --quiet
 exec /usr/bin/python3 tests/bench.py "$@"

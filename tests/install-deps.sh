@@ -8,16 +8,22 @@ case "${1:-test}" in
 run) packages="zookeeper" ;;
 test)
     # zookeeper: the real server; python3-kazoo: a real client; prometheus: promtool;
-    # tini: the init zkpod is compared with; hyperfine: timing; netcat-openbsd: the original
-    # probe, for comparison; iproute2, util-linux, procps, passwd: namespaces, ps, test users.
-    packages="zookeeper python3-kazoo prometheus tini hyperfine netcat-openbsd iproute2 \
-util-linux procps passwd"
+    # tini: the init zkpod is compared with; hyperfine: timing; valgrind: instruction counts;
+    # gcc, libc6-dev: the benchmark's C client; netcat-openbsd: the original probe, for
+    # comparison; iproute2, util-linux, procps, passwd: namespaces, ps, test users.
+    packages="zookeeper python3-kazoo prometheus tini hyperfine valgrind gcc libc6-dev \
+netcat-openbsd iproute2 util-linux procps passwd"
     ;;
 *)
     echo "usage: $0 run|test" >&2
     exit 2
     ;;
 esac
+
+# zkpod ships as a static binary built for musl; rustup adds the target when it is missing.
+if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
+    rustup target add x86_64-unknown-linux-musl
+fi
 
 missing=""
 for package in $packages; do

@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::fs;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Output, Stdio};
@@ -491,6 +492,115 @@ fn listen_serves_metrics_over_http() {
         .try_wait()
         .unwrap()
         .is_some()));
+}
+
+#[test]
+fn a_scrape_is_answered_while_silent_and_trickling_clients_hold_connections() {
+    let server = StandIn::start(|word| (word == "mntr").then(|| b"zk_version\t3.8.0\n".to_vec()));
+    let http_port = free_port();
+    let sandbox = Sandbox::new("listen-slow");
+    let mut cmd = sandbox.command("zookeeper-metrics");
+    cmd.args([
+        "--listen",
+        &format!("127.0.0.1:{http_port}"),
+        &server.port.to_string(),
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    let metrics = Running::spawn(&mut cmd);
+    assert!(wait_until(Duration::from_secs(10), || TcpStream::connect(
+        ("127.0.0.1", http_port)
+    )
+    .is_ok()));
+
+    // 20 clients that connect and say nothing, and one that sends a byte now and then.
+    let silent: Vec<TcpStream> = (0..20)
+        .map(|_| TcpStream::connect(("127.0.0.1", http_port)).unwrap())
+        .collect();
+    let mut trickle = TcpStream::connect(("127.0.0.1", http_port)).unwrap();
+    let trickling = std::thread::spawn(move || {
+        let started = Instant::now();
+        for byte in b"GET /metrics HTTP/1.1\r\n".iter().cycle() {
+            if trickle.write_all(&[*byte]).is_err() {
+                return Some(started.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(300));
+            if started.elapsed() > Duration::from_secs(20) {
+                return None;
+            }
+        }
+        None
+    });
+    for _ in 0..3 {
+        let asked = Instant::now();
+        let answer = http(http_port, "GET /metrics HTTP/1.1\r\n\r\n");
+        let took = asked.elapsed();
+        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+        assert!(took < Duration::from_secs(1), "the scrape took {took:?}");
+    }
+    // One thread serves them all.
+    assert_eq!(proc_status(metrics.id(), "Threads").as_deref(), Some("1"));
+    // The trickling client is cut off once its request has taken 5 s.
+    let cut_after = trickling
+        .join()
+        .unwrap()
+        .expect("the trickling client was never cut off");
+    assert!(
+        cut_after < Duration::from_secs(8),
+        "cut off after {cut_after:?}"
+    );
+    // Many more connections than it holds: the oldest go, scrapes are still answered.
+    let crowd: Vec<TcpStream> = (0..200)
+        .filter_map(|_| TcpStream::connect(("127.0.0.1", http_port)).ok())
+        .collect();
+    let asked = Instant::now();
+    assert!(http(http_port, "GET /metrics HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 200 OK"));
+    assert!(
+        asked.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        asked.elapsed()
+    );
+    drop((silent, crowd));
+}
+
+#[test]
+#[ignore = "needs root and namespaces"]
+fn a_probe_deadline_covers_name_resolution() {
+    // A resolver that never answers: /etc/resolv.conf points at a stand-in DNS server that
+    // reads queries and says nothing, in a mount namespace of the probe's own.
+    require_root_and_namespaces();
+    let sandbox = Sandbox::new("slow-dns");
+    // An address of the loopback range that nothing else uses; the server only receives.
+    let _dns = std::net::UdpSocket::bind("127.83.53.1:53").expect("a silent DNS server");
+    fs::write(
+        sandbox.path("resolv.conf"),
+        "nameserver 127.83.53.1\noptions timeout:30 attempts:5\n",
+    )
+    .unwrap();
+    fs::write(sandbox.path("hosts"), "127.0.0.1 localhost\n").unwrap();
+    let script = "mount --bind \"$1\" /etc/resolv.conf && mount --bind \"$2\" /etc/hosts && shift 2 && exec \"$@\"";
+    let started = Instant::now();
+    let out = run(
+        Command::new("unshare")
+            .args(["--mount", "sh", "-c", script, "sh"])
+            .arg(sandbox.path("resolv.conf"))
+            .arg(sandbox.path("hosts"))
+            .arg(sandbox.path("bin/zookeeper-ready"))
+            .args(["--host", "zk-0.nowhere.example", "--timeout", "0.8", "2181"]),
+        Duration::from_secs(30),
+    );
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("timed out after 0.8s"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        took < Duration::from_millis(1500),
+        "the probe took {took:?}"
+    );
 }
 
 #[test]

@@ -407,7 +407,8 @@ fn idle_supervisor_sleeps_in_the_kernel() {
         waiting()
     );
     let fields: Vec<String> = waiting().split_whitespace().map(String::from).collect();
-    assert_eq!(fields[3], "0xffffffff", "poll with a timeout: {fields:?}");
+    let timeout = u64::from_str_radix(fields[3].trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(timeout as u32 as i32, -1, "poll with a timeout: {fields:?}");
     let before = cpu_ticks();
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(cpu_ticks(), before, "the idle supervisor used CPU");

@@ -20,9 +20,33 @@ pub fn quote(value: &str) -> String {
     out
 }
 
+/// `value` as it is when it is one plain word (no spaces, quotes or control characters, not
+/// too long); otherwise quoted as by `quote`.
+pub fn word(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value.chars().count() <= SHOWN_CHARS
+        && !value
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '"' | '\'' | '\\'));
+    if plain {
+        value.to_owned()
+    } else {
+        quote(value)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::quote;
+    use super::{quote, word};
+
+    #[test]
+    fn plain_words_stay_as_they_are() {
+        assert_eq!(word("/usr/bin/java"), "/usr/bin/java");
+        assert_eq!(word("read-only"), "read-only");
+        assert_eq!(word("a\nb"), r#""a\nb""#);
+        assert_eq!(word("\u{1b}[31m"), r#""\u{1b}[31m""#);
+        assert_eq!(word(""), r#""""#);
+    }
 
     #[test]
     fn escapes_control_characters() {

@@ -36,7 +36,7 @@ const STEP_EXEC: u8 = 3;
 /// Start `child`; its pid.
 pub fn spawn(child: &Child) -> Result<Pid> {
     // Everything the child needs is prepared here: after fork it only makes system calls.
-    let name = child.program.to_string_lossy().into_owned();
+    let name = crate::cli::quote::word(&child.program.to_string_lossy());
     let c_string = |s: &OsStr| {
         CString::new(s.as_bytes())
             .map_err(|_| Error::usage(format!("{name}: an argument contains a NUL byte")))

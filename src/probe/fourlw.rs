@@ -109,10 +109,7 @@ pub fn ask(server: &Server, word: &str, timeout: Duration) -> std::result::Resul
             .filter(|d| !d.is_zero())
     };
 
-    let addrs: Vec<SocketAddr> = (server.host.as_str(), server.port)
-        .to_socket_addrs()
-        .map_err(|err| Failure::Resolve(format!("cannot resolve {}: {err}", server.host)))?
-        .collect();
+    let addrs = resolve(server, timeout)?;
     let mut last = Failure::Resolve(format!("{} has no address", server.host));
     let mut stream = None;
     for addr in addrs {
@@ -156,7 +153,13 @@ pub fn ask(server: &Server, word: &str, timeout: Duration) -> std::result::Resul
             Err(err) => return Err(classify(err, timeout)),
         }
     }
-    let text = String::from_utf8_lossy(&reply).into_owned();
+    interpret(word, &reply)
+}
+
+/// The server's answer to `word`, or what it means when it is no answer: nothing, a refusal
+/// of the word, or "not serving".
+pub fn interpret(word: &str, reply: &[u8]) -> std::result::Result<String, Failure> {
+    let text = String::from_utf8_lossy(reply).into_owned();
     let trimmed = text.trim_end();
     if trimmed.is_empty() {
         Err(Failure::NoAnswer)
@@ -166,6 +169,36 @@ pub fn ask(server: &Server, word: &str, timeout: Duration) -> std::result::Resul
         Err(Failure::NotServing)
     } else {
         Ok(text)
+    }
+}
+
+/// The server's addresses. An IP address needs no lookup; a name is looked up on a thread of
+/// its own, so that a resolver that never answers cannot hold the probe past its deadline
+/// (getaddrinfo has no timeout of its own).
+fn resolve(server: &Server, timeout: Duration) -> std::result::Result<Vec<SocketAddr>, Failure> {
+    let host = server.host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, server.port)]);
+    }
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let (name, port) = (server.host.clone(), server.port);
+    let lookup = std::thread::Builder::new().spawn(move || {
+        let _ = sender.send((name.as_str(), port).to_socket_addrs().map(Vec::from_iter));
+    });
+    if let Err(err) = lookup {
+        return Err(Failure::Resolve(format!(
+            "cannot resolve {}: {err}",
+            server.host
+        )));
+    }
+    match receiver.recv_timeout(timeout) {
+        Ok(Ok(addrs)) => Ok(addrs),
+        Ok(Err(err)) => Err(Failure::Resolve(format!(
+            "cannot resolve {}: {err}",
+            server.host
+        ))),
+        // The lookup thread is left behind; the command ends right after.
+        Err(_) => Err(Failure::TimedOut(timeout)),
     }
 }
 

@@ -88,13 +88,10 @@ fn serving(server: &Server, timeout: Duration) -> std::result::Result<(), String
     let srvr = fourlw::ask(server, "srvr", timeout).map_err(|err| err.to_string())?;
     match fourlw::mode(&srvr) {
         Some("leader" | "follower" | "observer" | "standalone") => Ok(()),
-        Some(mode) if mode.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => {
-            Err(format!("not serving: Mode: {mode}"))
-        }
-        // Whatever else a server says is shown escaped: it goes to the kubelet's events.
+        // Shown escaped unless a plain word: it goes to the kubelet's events.
         Some(mode) => Err(format!(
             "not serving: Mode: {}",
-            crate::cli::quote::quote(mode)
+            crate::cli::quote::word(mode)
         )),
         None => Err(fourlw::unexpected(&srvr)),
     }

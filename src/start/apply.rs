@@ -23,11 +23,14 @@ pub fn apply(plan: &Plan) -> Result<()> {
             check_writable(dir)?;
         }
     }
-    let mut files: Vec<&File> = plan.files.all().to_vec();
+    // The configuration is written anew at every start, before the server reads it: it must
+    // never be seen half written, but a crash that loses it loses nothing, since the next
+    // start writes it again. myid is the server's identity on the persistent volume: it must
+    // also survive a crash once the server has started with it.
+    write(&plan.files.all(), Durability::Atomic)?;
     if let Myid::New { file, .. } = &plan.myid {
-        files.push(file);
+        write(&[file], Durability::Durable)?;
     }
-    write(&files)?;
     if let Some(user) = &plan.user {
         for dir in &plan.server_dirs {
             chown_tree(dir, user)?;
@@ -41,10 +44,20 @@ pub fn apply(plan: &Plan) -> Result<()> {
     Ok(())
 }
 
-/// Write `files`, each atomically: every one goes to a temporary file beside it and is flushed
-/// to disk, then all are renamed into place, then each directory is flushed once, which makes
-/// the renames durable. A reader (or a crash) sees each file old or new, never half of one.
-pub fn write(files: &[&File]) -> Result<()> {
+/// What a write promises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// A reader (or a crash) sees each file old or new, never half of one.
+    Atomic,
+    /// That, and once written the new file survives a crash.
+    Durable,
+}
+
+/// Write `files`, each atomically: every one goes to a temporary file beside it, then all are
+/// renamed into place. Durable: each temporary file is flushed to disk before the renames,
+/// and each directory once after them, which makes the renames durable.
+pub fn write(files: &[&File], durability: Durability) -> Result<()> {
+    let durable = durability == Durability::Durable;
     let mut temps: Vec<PathBuf> = Vec::with_capacity(files.len());
     let result = (|| {
         for file in files {
@@ -52,11 +65,14 @@ pub fn write(files: &[&File]) -> Result<()> {
                 temp_path(&file.path).context(|| format!("writing {}", file.path.display()))?;
             // Recorded before it exists, so a half-written one is removed too.
             temps.push(temp.clone());
-            write_flushed(&temp, file.contents.as_bytes())
+            write_new(&temp, file.contents.as_bytes(), durable)
                 .context(|| format!("writing {}", file.path.display()))?;
         }
         for (temp, file) in temps.iter().zip(files) {
             fs::rename(temp, &file.path).context(|| format!("writing {}", file.path.display()))?;
+        }
+        if !durable {
+            return Ok(());
         }
         let mut dirs: Vec<&Path> = files.iter().filter_map(|f| f.path.parent()).collect();
         dirs.sort();
@@ -89,7 +105,7 @@ fn temp_path(path: &Path) -> io::Result<PathBuf> {
     )))
 }
 
-fn write_flushed(path: &Path, contents: &[u8]) -> io::Result<()> {
+fn write_new(path: &Path, contents: &[u8], flush: bool) -> io::Result<()> {
     // A temporary file left by a crash: in a pod, start-zookeeper always has the same pid.
     match fs::remove_file(path) {
         Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
@@ -101,7 +117,7 @@ fn write_flushed(path: &Path, contents: &[u8]) -> io::Result<()> {
         .mode(0o644)
         .open(path)?;
     file.write_all(contents)?;
-    file.sync_all()
+    if flush { file.sync_all() } else { Ok(()) }
 }
 
 /// Give `dir` and everything in it to the user, without following symlinks. Only entries with
@@ -149,6 +165,10 @@ mod tests {
         dir
     }
 
+    fn write_all(files: &[&File]) -> Result<()> {
+        write(files, Durability::Durable)
+    }
+
     fn file(path: PathBuf, contents: &str) -> File {
         File {
             path,
@@ -160,8 +180,8 @@ mod tests {
     fn atomic_write_replaces_and_leaves_no_temporary_file() {
         let dir = temp_dir("atomic");
         let (cfg, env) = (dir.join("zoo.cfg"), dir.join("java.env"));
-        write(&[&file(cfg.clone(), "old\n")]).unwrap();
-        write(&[&file(cfg.clone(), "new\n"), &file(env.clone(), "X=1\n")]).unwrap();
+        write_all(&[&file(cfg.clone(), "old\n")]).unwrap();
+        write_all(&[&file(cfg.clone(), "new\n"), &file(env.clone(), "X=1\n")]).unwrap();
         assert_eq!(fs::read_to_string(&cfg).unwrap(), "new\n");
         assert_eq!(fs::read_to_string(&env).unwrap(), "X=1\n");
         let mut names: Vec<_> = fs::read_dir(&dir)
@@ -182,7 +202,7 @@ mod tests {
             "half",
         )
         .unwrap();
-        write(&[&file(cfg.clone(), "new\n")]).unwrap();
+        write_all(&[&file(cfg.clone(), "new\n")]).unwrap();
         assert_eq!(fs::read_to_string(&cfg).unwrap(), "new\n");
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
         fs::remove_dir_all(&dir).unwrap();
@@ -198,7 +218,7 @@ mod tests {
         let blocker = dir.join(format!(".java.env.{}.tmp", std::process::id()));
         fs::create_dir(&blocker).unwrap();
         let files = [file(cfg.clone(), "new\n"), file(env.clone(), "new env\n")];
-        assert!(write(&[&files[0], &files[1]]).is_err());
+        assert!(write_all(&[&files[0], &files[1]]).is_err());
         assert_eq!(fs::read_to_string(&cfg).unwrap(), "old\n");
         assert_eq!(fs::read_to_string(&env).unwrap(), "old env\n");
         assert!(

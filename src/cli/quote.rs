@@ -1,20 +1,23 @@
 //! Showing values from users and servers inside one-line messages.
 
-/// How many characters of a value a message shows.
+/// How many characters of a value a message shows, escapes counted as they are shown.
 const SHOWN_CHARS: usize = 60;
 
 /// `value` in double quotes, with control characters escaped (so a newline cannot break a
 /// one-line message) and cut to a readable length.
 pub fn quote(value: &str) -> String {
     let mut out = String::from("\"");
-    for (i, c) in value.chars().enumerate() {
-        if i == SHOWN_CHARS {
+    let mut shown = 0;
+    for c in value.chars() {
+        let escaped = c.escape_debug();
+        shown += escaped.len();
+        if shown > SHOWN_CHARS {
             out.push_str("\"… (");
             out.push_str(&value.chars().count().to_string());
             out.push_str(" characters)");
             return out;
         }
-        out.extend(c.escape_debug());
+        out.extend(escaped);
     }
     out.push('"');
     out
@@ -51,6 +54,13 @@ mod tests {
     #[test]
     fn escapes_control_characters() {
         assert_eq!(quote("a\nb\tc\"d"), r#""a\nb\tc\"d""#);
+    }
+
+    #[test]
+    fn escapes_count_toward_the_length() {
+        let shown = quote(&"\u{15}".repeat(200));
+        assert!(shown.len() < 100, "{shown}");
+        assert!(shown.ends_with("(200 characters)"), "{shown}");
     }
 
     #[test]

@@ -66,8 +66,7 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
 fn alive(server: &Server, timeout: Duration) -> std::result::Result<(), String> {
     let started = Instant::now();
     match fourlw::ask(server, "ruok", timeout) {
-        Ok(reply) if reply.trim_end() == "imok" => Ok(()),
-        Ok(reply) => Err(fourlw::unexpected(&reply)),
+        Ok(reply) => alive_verdict(&reply),
         Err(Failure::NotWhitelisted(_)) => {
             let left = timeout.saturating_sub(started.elapsed());
             if left.is_zero() {
@@ -86,13 +85,46 @@ fn alive(server: &Server, timeout: Duration) -> std::result::Result<(), String> 
 /// Serving: `srvr` reports a mode in which the server answers clients.
 fn serving(server: &Server, timeout: Duration) -> std::result::Result<(), String> {
     let srvr = fourlw::ask(server, "srvr", timeout).map_err(|err| err.to_string())?;
-    match fourlw::mode(&srvr) {
+    serving_verdict(&srvr)
+}
+
+/// What a `ruok` answer says: alive, or why not, in one line.
+pub fn alive_verdict(ruok: &str) -> std::result::Result<(), String> {
+    if ruok.trim_end() == "imok" {
+        Ok(())
+    } else {
+        Err(fourlw::unexpected(ruok))
+    }
+}
+
+/// What a `srvr` answer says: serving, or why not, in one line.
+pub fn serving_verdict(srvr: &str) -> std::result::Result<(), String> {
+    match fourlw::mode(srvr) {
         Some("leader" | "follower" | "observer" | "standalone") => Ok(()),
         // Shown escaped unless a plain word: it goes to the kubelet's events.
         Some(mode) => Err(format!(
             "not serving: Mode: {}",
             crate::cli::quote::word(mode)
         )),
-        None => Err(fourlw::unexpected(&srvr)),
+        None => Err(fourlw::unexpected(srvr)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_are_one_clean_line() {
+        assert_eq!(serving_verdict("Mode: follower\n"), Ok(()));
+        assert_eq!(
+            serving_verdict("Mode: read-only\n"),
+            Err("not serving: Mode: read-only".into())
+        );
+        let odd = serving_verdict("Mode: \u{1b}[2J\r\tx\n").unwrap_err();
+        assert!(!odd.chars().any(char::is_control), "{odd:?}");
+        assert_eq!(alive_verdict("imok"), Ok(()));
+        let odd = alive_verdict("imok\u{1b}\r\nmore").unwrap_err();
+        assert!(!odd.chars().any(char::is_control), "{odd:?}");
     }
 }

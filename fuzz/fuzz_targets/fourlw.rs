@@ -1,0 +1,28 @@
+//! A server's answer to a four-letter word, whatever its bytes: read without a panic, and every
+//! verdict the probe prints is one line with no control character.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use zkpod::probe::fourlw;
+use zkpod::probe::ready;
+
+fn one_clean_line(message: &str) {
+    assert!(!message.chars().any(char::is_control), "{message:?}");
+    assert!(message.chars().count() < 250, "{message:?}");
+}
+
+fuzz_target!(|reply: &[u8]| {
+    for word in ["ruok", "srvr", "mntr"] {
+        match fourlw::interpret(word, reply) {
+            Ok(text) => {
+                if let Err(why) = ready::alive_verdict(&text) {
+                    one_clean_line(&why);
+                }
+                if let Err(why) = ready::serving_verdict(&text) {
+                    one_clean_line(&why);
+                }
+            }
+            Err(failure) => one_clean_line(&failure.to_string()),
+        }
+    }
+});

@@ -645,6 +645,8 @@ fn bad_arguments_are_usage_errors() {
         ("zookeeper-ready", vec!["--host", "a b"], "--host"),
         ("zookeeper-metrics", vec!["--format", "xml"], "--format"),
         ("zookeeper-metrics", vec!["--listen", "nowhere"], "--listen"),
+        ("zookeeper-metrics", vec!["--listen", "a\nb"], "--listen"),
+        ("zookeeper-ready", vec!["--host", "\u{1b}[31mred"], "--host"),
     ] {
         let (out, _) = zkpod(name, &args);
         assert_eq!(out.status.code(), Some(2), "{name} {args:?}");

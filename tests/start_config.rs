@@ -576,4 +576,14 @@ fn install_links_creates_the_three_names() {
         !other.join("start-zookeeper").exists(),
         "a refusal creates nothing"
     );
+    // Paths are shown escaped: the message stays one line.
+    let out = output(
+        std::process::Command::new(ZKPOD)
+            .arg("install-links")
+            .arg(sandbox.path("no\ndir")),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.ends_with("no\\ndir\" is not a directory\n"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
 }

@@ -292,6 +292,13 @@ fn commands_that_cannot_run() {
     );
     let out = output(&mut supervise(&[]));
     assert_eq!(out.status.code(), Some(2), "a command is required");
+    // A name that would break the one-line message is shown escaped.
+    let out = output(&mut supervise(&["--", "a\nb"]));
+    assert_eq!(out.status.code(), Some(127));
+    assert_eq!(
+        stderr(&out),
+        "zkpod supervise: cannot run \"a\\nb\": command not found\n"
+    );
 }
 
 #[test]

@@ -8,7 +8,13 @@ use zkpod::probe::http;
 fuzz_target!(|request: &[u8]| {
     if let Ok((method, path)) = http::parse_request(request) {
         assert!(request.len() <= http::MAX_REQUEST);
-        assert!(!method.is_empty() && !method.contains([' ', '\r', '\n']), "{method:?}");
-        assert!(path.starts_with('/') && !path.contains([' ', '\r', '\n', '?']), "{path:?}");
+        assert!(
+            !method.is_empty() && !method.contains([' ', '\r', '\n']),
+            "{method:?}"
+        );
+        assert!(
+            path.starts_with('/') && !path.contains([' ', '\r', '\n', '?']),
+            "{path:?}"
+        );
     }
 });

@@ -17,47 +17,6 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 const TERM: i32 = 15;
 const KILL: i32 = 9;
 
-/// The tutorial's start-zookeeper flags, with a small heap.
-fn tutorial_flags(servers: usize) -> Vec<String> {
-    [
-        &format!("--servers={servers}"),
-        "--data_dir=/var/lib/zookeeper/data",
-        "--data_log_dir=/var/lib/zookeeper/data/log",
-        "--conf_dir=/opt/zookeeper/conf",
-        "--client_port=2181",
-        "--election_port=3888",
-        "--server_port=2888",
-        "--tick_time=2000",
-        "--init_limit=10",
-        "--sync_limit=5",
-        "--heap=128M",
-        "--max_client_cnxns=60",
-        "--snap_retain_count=3",
-        "--purge_interval=12",
-        "--max_session_timeout=40000",
-        "--min_session_timeout=4000",
-        "--log_level=INFO",
-    ]
-    .iter()
-    .map(|flag| flag.to_string())
-    .collect()
-}
-
-fn create(replicas: usize, flags: &[String]) -> StatefulSet {
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    StatefulSet::create(replicas, &flags)
-}
-
-/// States of every pod, e.g. ["follower", "leader", "follower"].
-fn states(set: &StatefulSet) -> Vec<String> {
-    (0..set.pods.len()).map(|i| set.server_state(i)).collect()
-}
-
-fn one_leader(states: &[String], others: &str) -> bool {
-    states.iter().filter(|s| *s == "leader").count() == 1
-        && states.iter().filter(|s| *s == others).count() == states.len() - 1
-}
-
 const MINUTE: Duration = Duration::from_secs(60);
 
 #[test]

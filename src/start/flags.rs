@@ -65,6 +65,7 @@ pub struct Flags {
     pub user: Option<String>,
     pub grace: Option<Duration>,
     pub dry_run: bool,
+    pub unsafe_start_empty: bool,
     /// `-- COMMAND ARGS…`
     pub command: Vec<OsString>,
 }
@@ -497,6 +498,19 @@ pub static FLAGS: &[Flag] = &[
         }),
     },
     Flag {
+        name: "unsafe_start_empty",
+        env: &["ZK_UNSAFE_START_EMPTY"],
+        value_name: "",
+        default: None,
+        default_help: None,
+        help: "Start at once even when this server's data directory is empty and the ensemble \
+               may have history (for example after restoring the others from a backup). \
+               Without it, such a server waits until the ensemble serves without it, or every \
+               voter is reachable and empty, so that it cannot outvote the servers that hold \
+               acknowledged writes. The variable takes true or false.",
+        set: Set::Switch(|f| f.unsafe_start_empty = true),
+    },
+    Flag {
         name: "dry_run",
         env: &[],
         value_name: "",
@@ -584,7 +598,7 @@ pub fn parse(matches: &ArgMatches, env: &dyn Fn(&str) -> Option<OsString>) -> Re
     for flag in FLAGS {
         let set = match flag.set {
             Set::Switch(set) => {
-                if matches.get_flag(flag.name) {
+                if matches.get_flag(flag.name) || switch_from_env(flag, env)? {
                     set(&mut flags);
                 }
                 continue;
@@ -625,6 +639,22 @@ pub fn parse(matches: &ArgMatches, env: &dyn Fn(&str) -> Option<OsString>) -> Re
         .map(|values| values.cloned().collect())
         .unwrap_or_default();
     Ok(flags)
+}
+
+/// A switch's variable: true, yes or 1 turns it on; false, no or 0 (or unset, or empty) not.
+fn switch_from_env(flag: &Flag, env: &dyn Fn(&str) -> Option<OsString>) -> Result<bool> {
+    for var in flag.env {
+        let Some(raw) = env(var).filter(|value| !value.is_empty()) else {
+            continue;
+        };
+        let value = Value::new(Origin::Env(var), &raw)?;
+        return match value.text.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => Ok(true),
+            "false" | "no" | "0" => Ok(false),
+            _ => Err(value.bad("is not true or false")),
+        };
+    }
+    Ok(false)
 }
 
 /// `zk-0;zk-1;zk-2` (the older image's form); commas and spaces separate too. A member may be
@@ -795,6 +825,23 @@ pub mod tests {
         let err = parse_args(&["--sync_limit=soon"], &[]).unwrap_err();
         assert!(err.to_string().starts_with("--sync_limit: "), "{err}");
         assert_eq!(err.code(), 2);
+    }
+
+    #[test]
+    fn switches_take_their_variable_as_true_or_false() {
+        assert!(!parse_args(&[], &[]).unwrap().unsafe_start_empty);
+        assert!(
+            parse_args(&["--unsafe_start_empty"], &[])
+                .unwrap()
+                .unsafe_start_empty
+        );
+        let on = [("ZK_UNSAFE_START_EMPTY", "true")];
+        assert!(parse_args(&[], &on).unwrap().unsafe_start_empty);
+        let off = [("ZK_UNSAFE_START_EMPTY", "no")];
+        assert!(!parse_args(&[], &off).unwrap().unsafe_start_empty);
+        let bad = [("ZK_UNSAFE_START_EMPTY", "maybe")];
+        let err = parse_args(&[], &bad).unwrap_err().to_string();
+        assert!(err.starts_with("ZK_UNSAFE_START_EMPTY: "), "{err}");
     }
 
     #[test]

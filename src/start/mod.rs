@@ -5,6 +5,7 @@
 //! atomic writes, owners) → exec into `zkpod supervise`, which runs the server as PID 1.
 
 pub mod apply;
+pub mod empty_disk;
 pub mod flags;
 pub mod identity;
 pub mod launch;
@@ -40,6 +41,17 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
         return Ok(0);
     }
     apply::apply(&plan)?;
+    if plan.unguarded_empty_start {
+        crate::warn!(
+            "--unsafe_start_empty: starting with an empty data directory without asking the \
+             ensemble; if the others hold history, writes it acknowledged can be lost"
+        );
+    }
+    if let Some(guard) = &plan.guard
+        && let Some(status) = empty_disk::wait(guard.myid, &guard.others, guard.client_port)?
+    {
+        return Ok(status);
+    }
     // Operators read the configuration in `kubectl logs`, as the original script printed it.
     eprint!("{}", plan.files.zoo_cfg.contents);
     crate::info!("starting {}", plan.command_line());

@@ -7,7 +7,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::identity::{HostNames, Identity};
+use super::empty_disk;
+use super::identity::{HostNames, Identity, Member};
 use super::launch::{self, Installation};
 use super::render::{self, ConfigFiles, File};
 use super::settings::Settings;
@@ -27,6 +28,15 @@ pub enum Myid {
     New { id: u32, file: File },
 }
 
+/// An empty voter's wait for the ensemble (see `empty_disk`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guard {
+    pub myid: u32,
+    /// Every other member, to ask.
+    pub others: Vec<Member>,
+    pub client_port: u16,
+}
+
 /// Everything start-zookeeper will do.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -41,6 +51,10 @@ pub struct Plan {
     pub user: Option<Credentials>,
     /// What runs: ZooKeeper's JVM, or `-- COMMAND`.
     pub child: Child,
+    /// Set when this voter's data directory is empty: it waits before its JVM starts.
+    pub guard: Option<Guard>,
+    /// The data directory is empty and --unsafe_start_empty skips the wait.
+    pub unguarded_empty_start: bool,
 }
 
 /// Work out the plan. `names` gives this host's names; it is asked only for an ensemble.
@@ -80,6 +94,26 @@ pub fn plan(settings: &Settings, names: impl FnOnce() -> Result<HostNames>) -> R
         }
     };
     let dirs = &settings.dirs;
+    // The guard is for the server zkpod starts itself: a voter of an ensemble.
+    let empty_voter = match identity.myid {
+        Some(_) if !identity.observer && settings.launch.command.is_empty() => {
+            !empty_disk::has_history(&[&dirs.data, &dirs.data_log])?
+        }
+        _ => false,
+    };
+    let guard = match identity.myid {
+        Some(myid) if empty_voter && !settings.launch.unsafe_start_empty => Some(Guard {
+            myid,
+            others: identity
+                .members
+                .iter()
+                .filter(|m| m.id != myid)
+                .cloned()
+                .collect(),
+            client_port: settings.ports.client,
+        }),
+        _ => None,
+    };
     Ok(Plan {
         files,
         myid,
@@ -92,6 +126,8 @@ pub fn plan(settings: &Settings, names: impl FnOnce() -> Result<HostNames>) -> R
             user: None,
             grace: settings.launch.grace,
         },
+        guard,
+        unguarded_empty_start: empty_voter && settings.launch.unsafe_start_empty,
     })
 }
 

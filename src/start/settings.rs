@@ -157,6 +157,8 @@ pub struct Launch {
     /// SERVER_JVMFLAGS then JVMFLAGS, split on whitespace: they come last on java's command
     /// line, so they win.
     pub jvm_flags: Vec<String>,
+    /// Start even with an empty data directory while the ensemble may have history.
+    pub unsafe_start_empty: bool,
 }
 
 /// Every setting of start-zookeeper, valid.
@@ -231,6 +233,7 @@ impl Settings {
                 java_home: env_text("JAVA_HOME").map(PathBuf::from),
                 path: env("PATH").unwrap_or_default(),
                 jvm_flags,
+                unsafe_start_empty: flags.unsafe_start_empty,
             },
             dry_run: flags.dry_run,
         })

@@ -318,6 +318,28 @@ impl StatefulSet {
         self.wait_exit(i, Duration::from_secs(10));
     }
 
+    /// `kubectl delete pod zk-i`: TERM to PID 1, and its exit (143 once ZooKeeper runs).
+    pub fn stop(&mut self, i: usize) -> Option<i32> {
+        signal(self.pid1(i), 15);
+        self.wait_exit(i, Duration::from_secs(30))
+    }
+
+    /// Pod i's volume lost: a new, empty one in its place (the pod must not run).
+    pub fn wipe(&mut self, i: usize) {
+        assert!(self.pods[i].process.is_none(), "zk-{i} still runs");
+        let volume = &self.pods[i].volume;
+        fs::remove_dir_all(volume).unwrap();
+        fs::create_dir_all(volume).unwrap();
+    }
+
+    /// Whether pod i runs (its PID 1 has not exited).
+    pub fn runs(&mut self, i: usize) -> bool {
+        self.pods[i]
+            .process
+            .as_mut()
+            .is_some_and(|p| p.try_wait().unwrap().is_none())
+    }
+
     /// `kubectl exec zk-i -- args…`: run in pod i's network, UTS, PID and mount namespaces.
     pub fn exec(&self, i: usize, args: &[&str], deadline: Duration) -> Output {
         let pid1 = self.pid1(i).to_string();
@@ -441,6 +463,47 @@ impl Drop for StatefulSet {
             let _ = fs::remove_dir_all(&self.root);
         }
     }
+}
+
+/// The tutorial's start-zookeeper flags, with a small heap.
+pub fn tutorial_flags(servers: usize) -> Vec<String> {
+    [
+        &format!("--servers={servers}"),
+        "--data_dir=/var/lib/zookeeper/data",
+        "--data_log_dir=/var/lib/zookeeper/data/log",
+        "--conf_dir=/opt/zookeeper/conf",
+        "--client_port=2181",
+        "--election_port=3888",
+        "--server_port=2888",
+        "--tick_time=2000",
+        "--init_limit=10",
+        "--sync_limit=5",
+        "--heap=128M",
+        "--max_client_cnxns=60",
+        "--snap_retain_count=3",
+        "--purge_interval=12",
+        "--max_session_timeout=40000",
+        "--min_session_timeout=4000",
+        "--log_level=INFO",
+    ]
+    .iter()
+    .map(|flag| flag.to_string())
+    .collect()
+}
+
+pub fn create(replicas: usize, flags: &[String]) -> StatefulSet {
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    StatefulSet::create(replicas, &flags)
+}
+
+/// States of every pod, e.g. ["follower", "leader", "follower"].
+pub fn states(set: &StatefulSet) -> Vec<String> {
+    (0..set.pods.len()).map(|i| set.server_state(i)).collect()
+}
+
+pub fn one_leader(states: &[String], others: &str) -> bool {
+    states.iter().filter(|s| *s == "leader").count() == 1
+        && states.iter().filter(|s| *s == others).count() == states.len() - 1
 }
 
 fn tail(text: &str, lines: usize) -> String {

@@ -110,18 +110,9 @@ pub fn run(cmd: &mut Command, deadline: Duration) -> Output {
     };
     let out = drain(Box::new(child.stdout.take().unwrap()));
     let err = drain(Box::new(child.stderr.take().unwrap()));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            let err = String::from_utf8_lossy(&err.join().unwrap()).into_owned();
-            panic!("{cmd:?} did not finish within {deadline:?}; stderr: {err}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    let Some(status) = wait_for(&mut child, deadline) else {
+        let err = String::from_utf8_lossy(&err.join().unwrap()).into_owned();
+        panic!("{cmd:?} did not finish within {deadline:?}; stderr: {err}");
     };
     Output {
         status,
@@ -485,20 +476,31 @@ fn run_keeping_stdout(cmd: &mut Command, deadline: Duration) -> Output {
         let _ = pipe.read_to_end(&mut bytes);
         bytes
     });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > deadline {
-            let _ = child.kill();
-            panic!("{cmd:?} did not finish within {deadline:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    let Some(status) = wait_for(&mut child, deadline) else {
+        panic!("{cmd:?} did not finish within {deadline:?}");
     };
     Output {
         status,
         stdout: Vec::new(),
         stderr: err.join().unwrap(),
+    }
+}
+
+/// The child's exit status, or None (and the child killed) when it runs past `deadline`.
+fn wait_for(
+    child: &mut std::process::Child,
+    deadline: Duration,
+) -> Option<std::process::ExitStatus> {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if started.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }

@@ -379,6 +379,25 @@ fn non_utf8_arguments_get_one_line() {
 }
 
 #[test]
+fn a_log_directory_that_cannot_be_made_is_no_reason_to_stop() {
+    // A read-only root filesystem: ZooKeeper logs to the console, the directory is optional.
+    let sandbox = Sandbox::new("no-log-dir");
+    let out = output(
+        sandbox
+            .start()
+            .arg("--log_dir=/proc/zkpod-cannot-be-made")
+            .args(NO_SERVER),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no log directory /proc/zkpod-cannot-be-made"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(sandbox.path("conf/zoo.cfg").exists());
+}
+
+#[test]
 fn a_dry_run_into_a_closed_pipe_ends_quietly() {
     // `start-zookeeper --dry_run | head -1`
     let sandbox = Sandbox::new("dry-run-pipe");

@@ -18,6 +18,16 @@ pub fn apply(plan: &Plan) -> Result<()> {
     for dir in std::iter::once(&plan.conf_dir).chain(&plan.server_dirs) {
         fs::create_dir_all(dir).context(|| format!("creating {}", dir.display()))?;
     }
+    let log_dir = match fs::create_dir_all(&plan.log_dir) {
+        Ok(()) => Some(&plan.log_dir),
+        Err(err) => {
+            crate::info!(
+                "no log directory {} ({err}): ZooKeeper logs to the console without it",
+                plan.log_dir.display()
+            );
+            None
+        }
+    };
     if plan.user.is_none() && !Uid::effective().is_root() {
         for dir in &plan.server_dirs {
             check_writable(dir)?;
@@ -32,7 +42,7 @@ pub fn apply(plan: &Plan) -> Result<()> {
         write(&[file], Durability::Durable)?;
     }
     if let Some(user) = &plan.user {
-        for dir in &plan.server_dirs {
+        for dir in plan.server_dirs.iter().chain(log_dir) {
             chown_tree(dir, user)?;
         }
     }

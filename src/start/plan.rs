@@ -44,9 +44,12 @@ pub struct Plan {
     pub myid: Myid,
     /// The configuration directory, created when missing.
     pub conf_dir: PathBuf,
-    /// The server's own directories (data, data log, log): created when missing, and given to
+    /// The server's own directories (data, data log): created when missing, and given to
     /// `user` when zkpod drops privileges.
-    pub server_dirs: [PathBuf; 3],
+    pub server_dirs: [PathBuf; 2],
+    /// zookeeper.log.dir: created when it can be. The server logs to the console, so a
+    /// read-only root without it is no reason to stop.
+    pub log_dir: PathBuf,
     /// Who the server runs as, when zkpod (as root) switches users.
     pub user: Option<Credentials>,
     /// What runs: ZooKeeper's JVM, or `-- COMMAND`.
@@ -118,7 +121,8 @@ pub fn plan(settings: &Settings, names: impl FnOnce() -> Result<HostNames>) -> R
         files,
         myid,
         conf_dir: dirs.conf.clone(),
-        server_dirs: [dirs.data.clone(), dirs.data_log.clone(), dirs.log.clone()],
+        server_dirs: [dirs.data.clone(), dirs.data_log.clone()],
+        log_dir: dirs.log.clone(),
         user,
         child: Child {
             program,

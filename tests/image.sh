@@ -255,6 +255,14 @@ base_image() { # NAME RECIPE KEY [podman import --change …]
 }
 
 bases() {
+    # The stand-in build image has no rustup: it takes the Dockerfile's Rust target from this
+    # machine's toolchain.
+    local target
+    target=$(sed -n 's/^ARG TARGET=//p' "$DOCKERFILE")
+    if [ ! -d "$(rustc --print target-libdir --target "$target")" ]; then
+        say "adding the Rust target $target to this machine's toolchain"
+        rustup target add "$target" || fail "rustup target add $target"
+    fi
     local key
     key=$({ declare -f make_slim; echo "${SLIM_DPKG[*]} $MIRROR"; } | sha256sum | cut -c1-16)
     base_image "$SLIM" make_slim "$key"

@@ -2,6 +2,7 @@
 # Install the Debian packages zkpod's local run and its tests use; only what is missing.
 #   tests/install-deps.sh run    ZooKeeper (with its Java runtime)
 #   tests/install-deps.sh test   everything the test suite and the benchmarks use
+#   tests/install-deps.sh image  what tests/image.sh uses to build and run the image
 set -eu
 
 case "${1:-test}" in
@@ -14,8 +15,15 @@ test)
     packages="zookeeper python3-kazoo prometheus tini hyperfine valgrind gcc libc6-dev \
 netcat-openbsd iproute2 util-linux procps passwd"
     ;;
+image)
+    # podman with runc and netavark (and iptables, which netavark drives); mmdebstrap makes
+    # the base images; python3-yaml reads the manifest, python3-kazoo is the client,
+    # python3-venv holds the linters; binutils' readelf tells a static binary.
+    packages="podman runc netavark iptables mmdebstrap python3-yaml python3-kazoo python3-venv \
+binutils"
+    ;;
 *)
-    echo "usage: $0 run|test" >&2
+    echo "usage: $0 run|test|image" >&2
     exit 2
     ;;
 esac

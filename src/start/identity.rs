@@ -38,7 +38,7 @@ pub struct HostNames {
 impl HostNames {
     /// The names of this host, unless overridden. The domain is what `hostname -d` reports: the
     /// canonical name of the host (from /etc/hosts or DNS) minus the short name.
-    /// Names from the machine are checked like names from flags: they end up in zoo.cfg.
+    /// `resolve` checks them, wherever they came from.
     pub fn discover(hostname: Option<&str>, domain: Option<&str>) -> Result<HostNames> {
         let node = match hostname {
             Some(name) => name.to_owned(),
@@ -54,28 +54,14 @@ impl HostNames {
             }
         };
         let short = node.split('.').next().unwrap_or_default().to_owned();
-        if !is_host_name(&short) {
-            return Err(Error::failed(format!(
-                "the host name {} is not a DNS name (give one with --hostname)",
-                quote(&node)
-            )));
-        }
         let domain = match domain {
             Some(domain) => domain.to_owned(),
             None => {
                 let canonical = canonical_name(&node).unwrap_or_else(|| node.clone());
-                let domain = canonical
+                canonical
                     .split_once('.')
                     .map(|(_, domain)| domain.trim_end_matches('.').to_owned())
-                    .unwrap_or_default();
-                if !domain.is_empty() && !is_host_name(&domain) {
-                    return Err(Error::failed(format!(
-                        "the resolver gives this host the domain {}, which is not a DNS name \
-                         (give one with --domain)",
-                        quote(&domain)
-                    )));
-                }
-                domain
+                    .unwrap_or_default()
             }
         };
         Ok(HostNames { short, domain })
@@ -123,6 +109,20 @@ impl Identity {
             });
         }
         let names = names()?;
+        // Whatever gave them (flags, the machine, the resolver), the names go into zoo.cfg:
+        // they must be DNS names, or they could add a line to it.
+        if !is_host_name(&names.short) {
+            return Err(Error::failed(format!(
+                "the host name {} is not a DNS name (give one with --hostname)",
+                quote(&names.short)
+            )));
+        }
+        if !names.domain.is_empty() && !is_host_name(&names.domain) {
+            return Err(Error::failed(format!(
+                "the domain {} is not a DNS name (give one with --domain)",
+                quote(&names.domain)
+            )));
+        }
         let with_domain = |host: &str| {
             if names.domain.is_empty() || host.contains('.') {
                 host.to_owned()
@@ -272,7 +272,7 @@ mod tests {
         let err = Identity::resolve(&counted(3, 0, 1), names("zk-3")).unwrap_err();
         assert!(err.to_string().contains("ordinal 3"), "{err}");
         let err = Identity::resolve(&counted(3, 0, 1), names("zk-")).unwrap_err();
-        assert!(err.to_string().contains("no StatefulSet ordinal"), "{err}");
+        assert!(err.to_string().contains("not a DNS name"), "{err}");
     }
 
     #[test]
@@ -304,6 +304,28 @@ mod tests {
         })
         .unwrap();
         assert_eq!(id.members[1].host, "zk-1");
+    }
+
+    #[test]
+    fn names_that_could_add_a_line_to_zoo_cfg_are_refused() {
+        // Found by fuzzing: a resolver's domain with a newline reached the server lines.
+        for (short, domain) in [
+            ("zk-0", "x\nserver.9=evil"),
+            ("zk-0;x", "zk-hs"),
+            ("zk-0", "a b"),
+        ] {
+            let names = || {
+                Ok(HostNames {
+                    short: short.into(),
+                    domain: domain.into(),
+                })
+            };
+            let err = Identity::resolve(&counted(3, 0, 1), names)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("is not a DNS name"), "{err}");
+            assert!(!err.contains('\n'), "{err}");
+        }
     }
 
     #[test]

@@ -86,20 +86,23 @@ shift $(( $# > 0 ? $# - 1 : 0 ))
 exec "$@"
 """
 
-# The floor for a probe: the same exchange as zookeeper-ready (connect, send ruok, read to the
-# end, compare with imok) in a few lines of C, built static and dynamic by the bench.
-C_PROBE = r"""
+# The floor: the same exchange as zookeeper-ready (connect, send ruok, read to the end,
+# compare with imok) or as zookeeper-metrics (send mntr, print the answer) in a few lines of C,
+# built static and dynamic by the bench. `c-client PORT` probes; `c-client PORT mntr` prints.
+C_CLIENT = r"""
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+static char buf[1 << 20];
 int main(int argc, char **argv) {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[1]))};
-    char buf[64];
+    const char *word = argc > 2 ? argv[2] : "ruok";
     int s = socket(AF_INET, SOCK_STREAM, 0), n = 0, r;
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    if (connect(s, (struct sockaddr *)&a, sizeof a) || write(s, "ruok", 4) != 4) return 1;
+    if (connect(s, (struct sockaddr *)&a, sizeof a) || write(s, word, 4) != 4) return 1;
     while (n < (int)sizeof buf && (r = read(s, buf + n, sizeof buf - n)) > 0) n += r;
+    if (argc > 2) return write(1, buf, n) != n;
     return !(n == 4 && memcmp(buf, "imok", 4) == 0);
 }
 """
@@ -160,12 +163,12 @@ class Bench:
             os.chmod(path, 0o755)
         self.server = None
         self.port = free_port()
-        source = os.path.join(self.work, "probe.c")
+        source = os.path.join(self.work, "client.c")
         with open(source, "w") as f:
-            f.write(C_PROBE)
+            f.write(C_CLIENT)
         for kind, flags in (("static", ["-static"]), ("dynamic", [])):
-            subprocess.run(["gcc", "-O2", *flags, "-o", os.path.join(self.work, f"c-probe-{kind}"),
-                            source], check=True)
+            subprocess.run(["gcc", "-O2", *flags, "-o",
+                            os.path.join(self.work, f"c-client-{kind}"), source], check=True)
 
     # --- the real ZooKeeper everything is measured against -------------------------------
     def start_server(self):
@@ -226,8 +229,8 @@ class Bench:
     def probe(self):
         ours = f"{self.bin}/zookeeper-ready {self.port}"
         original = f"{self.work}/original-probe {self.port}"
-        static_c = f"{self.work}/c-probe-static {self.port}"
-        dynamic_c = f"{self.work}/c-probe-dynamic {self.port}"
+        static_c = f"{self.work}/c-client-static {self.port}"
+        dynamic_c = f"{self.work}/c-client-dynamic {self.port}"
         result = self.hyperfine([ours, original, static_c, dynamic_c], 300)
         for label, peer, budget in (("zookeeper-ready vs bash+nc ruok", original, 0.2),
                                     ("zookeeper-ready vs static C client", static_c, 1.1),
@@ -236,12 +239,6 @@ class Bench:
                      result[peer][0] * 1000, "ms", budget)
             self.row(f"probe, {label}: CPU (mean)", result[ours][1] * 1000,
                      result[peer][1] * 1000, "ms")
-
-    def floors(self):
-        """The floor for a probe, measured: a minimal C client doing the same exchange."""
-        c = self.hyperfine([f"{self.work}/c-probe-static {self.port}"], 300)
-        wall = list(c.values())[0][0] * 1000
-        self.row("floor: static C client, ruok (wall, median)", wall, wall, "ms")
 
     def reliability(self):
         """False failures: probes that say unhealthy about a healthy, idle server."""
@@ -257,9 +254,16 @@ class Bench:
                           "pass" if ours == 0 else "FAIL"))
 
     def metrics(self):
+        ours = f"{self.bin}/zookeeper-metrics {self.port}"
         original = f"{self.work}/original-metrics {self.port}"
-        self.compare("metrics raw vs bash+nc mntr",
-                     f"{self.bin}/zookeeper-metrics {self.port}", original, 200, 0.25)
+        static_c = f"{self.work}/c-client-static {self.port} mntr"
+        result = self.hyperfine([ours, original, static_c], 200)
+        for label, peer, budget in (("metrics raw vs bash+nc mntr", original, 0.25),
+                                    ("metrics raw vs static C client mntr", static_c, None)):
+            self.row(f"{label}: wall (median)", result[ours][0] * 1000,
+                     result[peer][0] * 1000, "ms", budget)
+            self.row(f"{label}: CPU (mean)", result[ours][1] * 1000,
+                     result[peer][1] * 1000, "ms")
         self.compare("metrics prometheus vs bash+nc mntr",
                      f"{self.bin}/zookeeper-metrics --format prometheus {self.port}",
                      original, 200, None)
@@ -416,7 +420,7 @@ def main():
     bench = Bench(args.quick)
     try:
         bench.start_server()
-        for step in (bench.floors, bench.probe, bench.reliability, bench.metrics,
+        for step in (bench.probe, bench.reliability, bench.metrics,
                      bench.conversion_cost, bench.startup, bench.memory,
                      bench.supervisor_overhead, bench.under_load):
             step()

@@ -116,7 +116,7 @@ pub struct LabelValue<'a>(&'a str);
 
 impl<'a> Labels<'a> {
     pub fn is_empty(self) -> bool {
-        self.iter().next().is_none()
+        self.0.is_empty() || self.iter().next().is_none()
     }
 
     pub fn iter(self) -> impl Iterator<Item = Label<'a>> {
@@ -183,38 +183,51 @@ fn first_label(rest: &str) -> Result<Option<(Label<'_>, &str)>, Broken> {
 /// The entries of an `mntr` answer. A line that is not `key<TAB>value`, or whose key has
 /// braces that do not hold `name="value"` pairs, is left out.
 pub fn parse(mntr: &str) -> Vec<Entry<'_>> {
-    let mut entries = Vec::with_capacity(mntr.len() / 32);
+    entries(mntr).collect()
+}
+
+/// The entries of an `mntr` answer, one at a time, as `parse` reads them.
+pub fn entries(mntr: &str) -> impl Iterator<Item = Entry<'_>> {
     let mut rest = mntr;
-    while !rest.is_empty() {
-        // Most keys are plain and end at the tab: each of their bytes is looked at once.
-        let run = rest.bytes().take_while(|&b| PLAIN[usize::from(b)]).count();
-        let (key, tail) = rest.split_at(run);
-        let entry = match tail.strip_prefix('\t') {
-            Some(tail) if starts_well(key) => {
-                let (value, after) = split_line(tail);
-                rest = after;
-                Some(Entry {
-                    key,
-                    name: key,
-                    labels: Labels::default(),
-                    value: Value::read(value.trim_ascii()),
-                    plain: true,
-                })
+    std::iter::from_fn(move || {
+        while !rest.is_empty() {
+            // Most keys are plain and end at the tab: each of their bytes is looked at once.
+            let run = plain_run(rest.as_bytes());
+            let (key, tail) = rest.split_at(run);
+            match tail.strip_prefix('\t') {
+                Some(tail) if starts_well(key) => {
+                    let (value, after) = split_line(tail);
+                    rest = after;
+                    return Some(Entry {
+                        key,
+                        name: key,
+                        labels: Labels::default(),
+                        value: Value::read(value.trim_ascii()),
+                        plain: true,
+                    });
+                }
+                _ => {
+                    let (line, after) = split_line(rest);
+                    rest = after;
+                    if let Some(entry) = read_line(line) {
+                        return Some(entry);
+                    }
+                }
             }
-            _ => {
-                let (line, after) = split_line(rest);
-                rest = after;
-                read_line(line)
-            }
-        };
-        entries.extend(entry);
-    }
-    entries
+        }
+        None
+    })
 }
 
 /// The line `text` starts with, and the text after it.
 fn split_line(text: &str) -> (&str, &str) {
-    text.split_once('\n').unwrap_or((text, ""))
+    // Values are a few bytes: a plain loop finds their end sooner than memchr.
+    let bytes = text.as_bytes();
+    let mut end = 0;
+    while end < bytes.len() && bytes[end] != b'\n' {
+        end += 1;
+    }
+    (&text[..end], text.get(end + 1..).unwrap_or_default())
 }
 
 /// Any line: a key, spaces around it, labels or not, a tab, a value.
@@ -245,6 +258,40 @@ static PLAIN: [bool; 256] = {
     }
     table
 };
+
+/// How many bytes `bytes` starts with that a plain key holds.
+fn plain_run(bytes: &[u8]) -> usize {
+    let mut run = 0;
+    // Eight bytes at a time while they are as ZooKeeper's keys are; then one at a time.
+    while let Some(&word) = bytes.get(run..).and_then(|rest| rest.first_chunk::<8>()) {
+        let others = not_lowercase_digits_underscores(u64::from_le_bytes(word));
+        // The first other byte (the lowest: bytes are read little-endian) ends the run.
+        run += others.trailing_zeros() as usize / 8;
+        if others != 0 {
+            break;
+        }
+    }
+    while run < bytes.len() && PLAIN[usize::from(bytes[run])] {
+        run += 1;
+    }
+    run
+}
+
+/// Which of the eight bytes of `word` are not lowercase ASCII letters, digits or `_`, found
+/// for all eight at once: the high bit of each byte that is not. Wrong for the bytes after a
+/// non-ASCII byte, but never for the first byte that is not.
+fn not_lowercase_digits_underscores(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // For an ASCII byte b, b + 0x80 - lo has its high bit set when b >= lo, and, lo being at
+    // least 0x30, never carries into the next byte. (A non-ASCII byte may carry into the
+    // next.)
+    let at_least = |lo: u8| word.wrapping_add(u64::from(0x80 - lo) * ONES) & HIGH;
+    let within = |lo: u8, hi: u8| at_least(lo) & !at_least(hi + 1);
+    let ascii = !word & HIGH;
+    let allowed = within(b'a', b'z') | within(b'0', b'9') | within(b'_', b'_');
+    HIGH & !(allowed & ascii)
+}
 
 fn is_plain(key: &str) -> bool {
     starts_well(key) && key.bytes().all(|b| PLAIN[usize::from(b)])
@@ -313,6 +360,31 @@ mod tests {
         let plain: Vec<bool> = entries.iter().map(|e| e.plain).collect();
         assert_eq!(plain.iter().filter(|p| !**p).count(), 2, "{plain:?}");
         assert!(!entries[9].plain && !entries[10].plain);
+    }
+
+    #[test]
+    fn eight_bytes_at_once_agree_with_one_at_a_time() {
+        let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_';
+        for byte in 0..=255u8 {
+            for at in 0..8 {
+                for rest in [b'a', b'_', byte] {
+                    let mut word = [rest; 8];
+                    word[at] = byte;
+                    let first_other = word.iter().position(|&b| !allowed(b)).unwrap_or(8);
+                    let others = not_lowercase_digits_underscores(u64::from_le_bytes(word));
+                    assert_eq!(
+                        others.trailing_zeros() as usize / 8,
+                        first_other,
+                        "{word:?}"
+                    );
+                    assert_eq!(others == 0, first_other == 8, "{word:?}");
+                }
+            }
+        }
+        assert_eq!(plain_run(b"zk_avg_latency_ms\t0"), 17);
+        assert_eq!(plain_run(b"zk_Avg:Latency_ms{a=\"b\"}"), 17);
+        assert_eq!(plain_run("zk_avg_é_latency".as_bytes()), 7);
+        assert_eq!(plain_run(b"zk_a"), 4);
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! `mntr` as Prometheus metrics: the text exposition format (version 0.0.4), with `zk_up`
 //! first.
 //!
-//! Names are the mntr keys, made to follow Prometheus' conventions: milliseconds (`_ms`)
-//! become seconds (`_seconds`, the value divided by 1000), counters end in `_total`, keys
+//! Names are the mntr keys, made to follow Prometheus' conventions: milliseconds (a name
+//! ending in `_ms`) become seconds (`_seconds`, the value divided by 1000), counters end in `_total`, keys
 //! with a `quantile` label form summaries, and text becomes a series with the text as a label
 //! (`zk_server_state{state="leader"} 1`, `zk_version_info{version="…"} 1`).
 //!
@@ -17,9 +17,11 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use foldhash::fast::RandomState;
+use hashbrown::HashTable;
+use std::hash::BuildHasher as _;
 
-use super::mntr::{Entry, Value};
+use super::mntr::{self, Entry, Value};
 
 /// Prometheus metric types, as the exposition format names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,29 +66,6 @@ fn is_counter(name: &str) -> bool {
         || (name.ends_with("_count") && !CURRENT_COUNTS.contains(&name) && !is_statistic(name))
 }
 
-/// Whether one of the `_`-separated parts of `name` is `ms`.
-fn in_milliseconds(name: &str) -> bool {
-    name.ends_with("_ms") || name.contains("_ms_") || name.starts_with("ms_") || name == "ms"
-}
-
-/// `name` with its `ms` parts made `seconds`.
-fn push_in_seconds(out: &mut String, name: &str) {
-    // The usual shape, `zk_…_ms`, at once.
-    if let Some(head) = name.strip_suffix("_ms")
-        && !in_milliseconds(head)
-    {
-        out.push_str(head);
-        out.push_str("_seconds");
-        return;
-    }
-    for (i, part) in name.split('_').enumerate() {
-        if i > 0 {
-            out.push('_');
-        }
-        out.push_str(if part == "ms" { "seconds" } else { part });
-    }
-}
-
 /// The family that `zk_up` is, always first and always alone.
 const UP: &str = "zk_up";
 
@@ -112,6 +91,27 @@ impl Span {
     }
 }
 
+/// A piece of a series' text: a slice of the answer itself when it needs no change, as
+/// most names and values do, else a slice of `names`.
+#[derive(Debug, Clone, Copy)]
+enum Piece<'e> {
+    Answer(&'e str),
+    Names(Span),
+}
+
+impl<'e> Piece<'e> {
+    #[inline]
+    fn of<'a>(self, names: &'a str) -> &'a str
+    where
+        'e: 'a,
+    {
+        match self {
+            Piece::Answer(text) => text,
+            Piece::Names(span) => span.of(names),
+        }
+    }
+}
+
 /// What a family's HELP adds to the mntr name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Note {
@@ -124,112 +124,169 @@ enum Note {
 /// One mntr line, as the sample it becomes.
 #[derive(Debug)]
 struct Series<'e> {
-    family: Span,
+    family: Piece<'e>,
     kind: Kind,
     /// The mntr name, cleaned up, for the family's HELP.
     name: Cow<'e, str>,
+    /// Whether the family's name is more than the mntr name.
+    renamed: bool,
     note: Note,
     /// `a="x",b="y"`, sorted by name; empty for none.
     labels: Span,
-    /// The value, with the space before it and the line feed after it.
-    value: Span,
+    value: Piece<'e>,
 }
 
-/// A family on the page: its series are linked from the first through `next` in `page`.
-struct Family {
-    first: usize,
-    last: usize,
+/// A family on the page.
+struct Family<'e> {
+    name: Piece<'e>,
     kind: Kind,
+    /// Its HELP, TYPE and samples, in `out`.
+    block: Span,
     /// Whether the series without labels is taken.
     bare: bool,
     shown: bool,
+    /// Its samples that came after another family's, in `late`: the first and the last.
+    late: Option<(usize, usize)>,
 }
 
-/// The Prometheus page of `entries`; `up` says whether the server answered.
-pub fn page(entries: &[Entry<'_>], up: bool) -> String {
-    // Every family name, label set and value, one after another; series point into it.
-    let size: usize = entries.iter().map(|e| 2 * e.key.len() + 16).sum();
-    let mut names = String::with_capacity(size);
-    let mut series = Vec::with_capacity(entries.len());
-    let mut labels = Vec::new();
-    for entry in entries {
-        let start = names.len();
-        match plan(entry, &mut names, &mut labels) {
-            Some(planned) => series.push(planned),
-            None => names.truncate(start),
-        }
-    }
-    let names = names.as_str();
+/// The page as it is written, one line of mntr at a time.
+///
+/// Samples go straight to the page while their family is the last one on it, as in every
+/// answer ZooKeeper gives. A sample of an earlier family waits in `late`, and the page is
+/// put together again at the end, each family's late samples after its block.
+struct Page<'e> {
+    out: String,
+    /// Family names that are not the mntr name as it is, and label sets.
+    names: String,
+    families: Vec<Family<'e>>,
+    /// Families by name.
+    by_name: HashTable<usize>,
+    /// Series with labels, by family and label set.
+    labelled: HashTable<(usize, Span)>,
+    hasher: RandomState,
+    late: String,
+    /// Each late sample: where it is in `late`, and the next one of its family.
+    late_samples: Vec<(Span, usize)>,
+    /// Room for a line's labels, reused from line to line.
+    labels: Vec<(Cow<'e, str>, Cow<'e, str>)>,
+}
 
-    // Families in the order first seen; in each, its series in the order seen.
-    let mut families: Vec<Family> = Vec::with_capacity(series.len());
-    let mut by_name: HashMap<&str, usize> = HashMap::with_capacity(series.len());
-    let mut labelled: HashSet<(usize, &str)> = HashSet::new();
-    let mut next = vec![usize::MAX; series.len()];
-    let mut summaries = Vec::new();
-    for (i, s) in series.iter().enumerate() {
-        let name = s.family.of(names);
-        if name == UP {
-            continue;
-        }
-        let f = *by_name.entry(name).or_insert_with(|| {
-            if s.kind == Kind::Summary {
-                summaries.push(families.len());
-            }
-            families.push(Family {
-                first: usize::MAX,
-                last: usize::MAX,
-                kind: s.kind,
-                bare: false,
-                shown: true,
-            });
-            families.len() - 1
-        });
-        let family = &mut families[f];
-        // A name already taken by another type: left out rather than break the page.
-        if family.kind != s.kind {
-            continue;
-        }
-        let labels = s.labels.of(names);
-        let new = if labels.is_empty() {
-            !std::mem::replace(&mut family.bare, true)
-        } else {
-            labelled.insert((f, labels))
+/// The Prometheus page of the `mntr` answer; `up` says whether the server answered (with
+/// `up` false, `mntr` is empty).
+pub fn page(mntr: &str, up: bool) -> String {
+    // A page holds each name three times (HELP, TYPE, sample), a line being 40 bytes or so.
+    let lines = mntr.len() / 32;
+    let mut page = Page {
+        out: String::with_capacity(4 * mntr.len() + 64 * lines + 256),
+        names: String::with_capacity(mntr.len() / 2),
+        families: Vec::with_capacity(lines),
+        by_name: HashTable::with_capacity(lines),
+        labelled: HashTable::new(),
+        hasher: RandomState::default(),
+        late: String::new(),
+        late_samples: Vec::new(),
+        labels: Vec::new(),
+    };
+    page.out
+        .push_str("# HELP zk_up 1 when ZooKeeper answered mntr, else 0.\n# TYPE zk_up gauge\n");
+    page.out
+        .push_str(if up { "zk_up 1\n" } else { "zk_up 0\n" });
+    for entry in mntr::entries(mntr) {
+        page.add(&entry);
+    }
+    page.finish()
+}
+
+impl<'e> Page<'e> {
+    fn add(&mut self, entry: &Entry<'e>) {
+        let Some(series) = plan(entry, &mut self.names, &mut self.labels) else {
+            return;
         };
-        if !new {
-            continue;
+        let name = series.family.of(&self.names);
+        if name == UP {
+            return;
         }
-        match family.first {
-            usize::MAX => family.first = i,
-            _ => next[family.last] = i,
+        let hash = self.hasher.hash_one(name);
+        let (families, names) = (&self.families, &self.names);
+        let found = self
+            .by_name
+            .find(hash, |&f| families[f].name.of(names) == name);
+        let f = match found {
+            Some(&f) => f,
+            None => {
+                let f = self.families.len();
+                self.families.push(Family {
+                    name: series.family,
+                    kind: series.kind,
+                    block: Span::since(self.out.len(), &self.out),
+                    bare: false,
+                    shown: true,
+                    late: None,
+                });
+                let (families, names, hasher) = (&self.families, &self.names, &self.hasher);
+                self.by_name
+                    .insert_unique(hash, f, |&f| hasher.hash_one(families[f].name.of(names)));
+                self.push_header(f, &series);
+                f
+            }
+        };
+        let family = &mut self.families[f];
+        // A name already taken by another type: left out rather than break the page.
+        if family.kind != series.kind {
+            return;
         }
-        family.last = i;
-    }
-    // Prometheus reads `X_sum` and `X_count` as part of summary `X`: such families would
-    // make a second HELP for `X`.
-    let mut name = String::new();
-    for &s in &summaries {
-        for suffix in ["_sum", "_count"] {
-            name.clear();
-            name.push_str(series[families[s].first].family.of(names));
-            name.push_str(suffix);
-            if let Some(&f) = by_name.get(name.as_str()) {
-                families[f].shown = false;
+        if series.labels.start == series.labels.end {
+            if std::mem::replace(&mut family.bare, true) {
+                return;
+            }
+        } else {
+            let labels = series.labels.of(&self.names);
+            let hash = self.hasher.hash_one((f, labels));
+            let names = &self.names;
+            let taken = self
+                .labelled
+                .find(hash, |&(g, other)| g == f && other.of(names) == labels);
+            if taken.is_some() {
+                return;
+            }
+            let hasher = &self.hasher;
+            self.labelled
+                .insert_unique(hash, (f, series.labels), |&(g, other)| {
+                    hasher.hash_one((g, other.of(names)))
+                });
+        }
+        if family.block.end == self.out.len() {
+            push_sample(&mut self.out, &self.names, &series);
+            family.block.end = self.out.len();
+        } else {
+            let start = self.late.len();
+            push_sample(&mut self.late, &self.names, &series);
+            let i = self.late_samples.len();
+            self.late_samples
+                .push((Span::since(start, &self.late), usize::MAX));
+            match &mut family.late {
+                Some((_, last)) => {
+                    self.late_samples[*last].1 = i;
+                    *last = i;
+                }
+                None => family.late = Some((i, i)),
             }
         }
     }
 
-    let mut out = String::with_capacity(4 * names.len() + 80 * families.len() + 256);
-    out.push_str("# HELP zk_up 1 when ZooKeeper answered mntr, else 0.\n# TYPE zk_up gauge\n");
-    out.push_str(if up { "zk_up 1\n" } else { "zk_up 0\n" });
-    for family in families.iter().filter(|f| f.shown) {
-        let first = &series[family.first];
-        let name = first.family.of(names);
+    /// The HELP and TYPE lines of new family `f`, whose first series is `series`.
+    fn push_header(&mut self, f: usize, series: &Series<'e>) {
+        let out = &mut self.out;
+        let name = series.family.of(&self.names);
         out.push_str("# HELP ");
         out.push_str(name);
-        out.push_str(" ZooKeeper mntr ");
-        out.push_str(&first.name);
-        match first.note {
+        out.push_str(" ZooKeeper mntr");
+        // The mntr name, when the family is not named so.
+        if series.renamed {
+            out.push(' ');
+            out.push_str(&series.name);
+        }
+        match series.note {
             Note::None => {}
             Note::InSeconds => out.push_str(", in seconds"),
             Note::Label(label) => {
@@ -239,26 +296,72 @@ pub fn page(entries: &[Entry<'_>], up: bool) -> String {
         }
         out.push_str(".\n# TYPE ");
         out.push_str(name);
-        out.push_str(match family.kind {
-            Kind::Gauge => " gauge\n",
-            Kind::Counter => " counter\n",
-            Kind::Summary => " summary\n",
-            Kind::Untyped => " untyped\n",
-        });
-        let mut i = family.first;
-        while i != usize::MAX {
-            let s = &series[i];
-            out.push_str(name);
-            if s.labels.start != s.labels.end {
-                out.push('{');
-                out.push_str(s.labels.of(names));
-                out.push('}');
-            }
-            out.push_str(s.value.of(names));
-            i = next[i];
+        match series.kind {
+            Kind::Gauge => out.push_str(" gauge\n"),
+            Kind::Counter => out.push_str(" counter\n"),
+            Kind::Summary => out.push_str(" summary\n"),
+            Kind::Untyped => out.push_str(" untyped\n"),
         }
+        self.families[f].block.end = out.len();
     }
-    out
+
+    fn finish(mut self) -> String {
+        // Prometheus reads `X_sum` and `X_count` as part of summary `X`: such families would
+        // make a second HELP for `X`.
+        let mut name = String::new();
+        let mut hidden = false;
+        for s in 0..self.families.len() {
+            if self.families[s].kind != Kind::Summary {
+                continue;
+            }
+            for suffix in ["_sum", "_count"] {
+                name.clear();
+                name.push_str(self.families[s].name.of(&self.names));
+                name.push_str(suffix);
+                let hash = self.hasher.hash_one(name.as_str());
+                let (families, names) = (&self.families, &self.names);
+                let found = self
+                    .by_name
+                    .find(hash, |&f| families[f].name.of(names) == name);
+                if let Some(&f) = found {
+                    self.families[f].shown = false;
+                    hidden = true;
+                }
+            }
+        }
+        if !hidden && self.late_samples.is_empty() {
+            return self.out;
+        }
+        // zk_up, then each family shown: its block, then its late samples.
+        let first = self
+            .families
+            .first()
+            .map_or(self.out.len(), |f| f.block.start);
+        let mut page = String::with_capacity(self.out.len() + self.late.len());
+        page.push_str(&self.out[..first]);
+        for family in self.families.iter().filter(|f| f.shown) {
+            page.push_str(family.block.of(&self.out));
+            let mut next = family.late.map_or(usize::MAX, |(first, _)| first);
+            while let Some(&(sample, after)) = self.late_samples.get(next) {
+                page.push_str(sample.of(&self.late));
+                next = after;
+            }
+        }
+        page
+    }
+}
+
+/// One sample line of `series`.
+fn push_sample(out: &mut String, names: &str, series: &Series<'_>) {
+    out.push_str(series.family.of(names));
+    if series.labels.start != series.labels.end {
+        out.push('{');
+        out.push_str(series.labels.of(names));
+        out.push('}');
+    }
+    out.push(' ');
+    out.push_str(series.value.of(names));
+    out.push('\n');
 }
 
 /// The series of one line, its text written to `names`; None when it cannot be one.
@@ -273,33 +376,24 @@ fn plan<'e>(
         false => metric_name(entry.name),
     };
     labels.clear();
-    labels.extend(
-        entry
-            .labels
-            .iter()
-            .map(|label| (label_name(label.name), label.value.text())),
-    );
+    if !entry.labels.is_empty() {
+        let cleaned = entry.labels.iter();
+        labels.extend(cleaned.map(|label| (label_name(label.name), label.value.text())));
+    }
 
-    let family_start = names.len();
-    let (kind, note) = match entry.value {
+    // The family's name: the mntr name, and what follows from the value.
+    let (kind, note, head, suffix) = match entry.value {
         Value::Text(text) => {
             let (suffix, label) = match &*name {
                 "zk_server_state" | "zk_peer_state" => ("", "state"),
                 "zk_version" => ("_info", "version"),
                 _ => ("_info", "value"),
             };
-            names.push_str(&name);
-            names.push_str(suffix);
             labels.push((label.into(), text.into()));
-            (Kind::Gauge, Note::Label(label))
+            (Kind::Gauge, Note::Label(label), &*name, suffix)
         }
         Value::Number(_) | Value::Float(_) => {
-            let in_seconds = in_milliseconds(&name);
-            if in_seconds {
-                push_in_seconds(names, &name);
-            } else {
-                names.push_str(&name);
-            }
+            let millis = name.strip_suffix("_ms");
             let quantile = labels.iter_mut().find(|(label, _)| label == "quantile");
             let kind = if let Some((_, value)) = quantile {
                 // Prometheus reads a quantile as a number: written as one, or left out.
@@ -314,22 +408,39 @@ fn plan<'e>(
                 }
                 Kind::Summary
             } else if is_counter(&name) {
-                names.push_str("_total");
                 Kind::Counter
-            } else if names[family_start..].ends_with("_count") {
+            } else if millis.is_none() && name.ends_with("_count") {
                 Kind::Untyped
             } else {
                 Kind::Gauge
             };
             // A counter counts events, whatever their unit: its value stays.
-            let note = match in_seconds && kind != Kind::Counter {
+            let note = match millis.is_some() && kind != Kind::Counter {
                 true => Note::InSeconds,
                 false => Note::None,
             };
-            (kind, note)
+            let (head, unit) = match millis {
+                Some(head) => (head, "_seconds"),
+                None => (&*name, ""),
+            };
+            let suffix = match (unit, kind) {
+                ("", Kind::Counter) => "_total",
+                ("", _) => "",
+                (_, Kind::Counter) => "_seconds_total",
+                (_, _) => "_seconds",
+            };
+            (kind, note, head, suffix)
         }
     };
-    let family = Span::since(family_start, names);
+    let family = match (&name, suffix) {
+        (Cow::Borrowed(name), "") => Piece::Answer(name),
+        _ => {
+            let start = names.len();
+            names.push_str(head);
+            names.push_str(suffix);
+            Piece::Names(Span::since(start, names))
+        }
+    };
 
     let labels_start = names.len();
     if !labels.is_empty() {
@@ -352,20 +463,27 @@ fn plan<'e>(
     let labels = Span::since(labels_start, names);
 
     let value_start = names.len();
-    names.push(' ');
-    match (entry.value, note) {
-        (Value::Text(_), _) => names.push('1'),
-        (Value::Number(text), Note::InSeconds) => push_thousandth(names, text),
-        (Value::Number(text), _) => names.push_str(text),
-        (Value::Float(number), Note::InSeconds) => push_float(names, number / 1000.0),
-        (Value::Float(number), _) => push_float(names, number),
-    }
-    names.push('\n');
-    let value = Span::since(value_start, names);
+    let value = match (entry.value, note) {
+        (Value::Text(_), _) => Piece::Answer("1"),
+        (Value::Number(text), Note::InSeconds) => {
+            push_thousandth(names, text);
+            Piece::Names(Span::since(value_start, names))
+        }
+        (Value::Number(text), _) => Piece::Answer(text),
+        (Value::Float(number), Note::InSeconds) => {
+            push_float(names, number / 1000.0);
+            Piece::Names(Span::since(value_start, names))
+        }
+        (Value::Float(number), _) => {
+            push_float(names, number);
+            Piece::Names(Span::since(value_start, names))
+        }
+    };
     Some(Series {
         family,
         kind,
         name,
+        renamed: !suffix.is_empty(),
         note,
         labels,
         value,
@@ -482,10 +600,10 @@ fn push_thousandth(out: &mut String, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::mntr::{SAMPLE, parse};
+    use crate::probe::mntr::SAMPLE;
 
     fn page_of(mntr: &str) -> String {
-        page(&parse(mntr), true)
+        page(mntr, true)
     }
 
     #[test]
@@ -504,7 +622,7 @@ mod tests {
             "zk_max_client_response_size -1\n",
             "# TYPE zk_fsynctime summary\nzk_fsynctime{quantile=\"0.5\"} NaN\n\
              zk_fsynctime{quantile=\"0.99\"} 12\n",
-            "# HELP zk_server_state ZooKeeper mntr zk_server_state, as the label state.\n\
+            "# HELP zk_server_state ZooKeeper mntr, as the label state.\n\
              # TYPE zk_server_state gauge\nzk_server_state{state=\"leader\"} 1\n",
             "zk_peer_state{state=\"leading - broadcast\"} 1\n",
             "zk_version_info{version=\"3.8.0-abc, built on 2024-12-29 17:54 UTC\"} 1\n",
@@ -513,7 +631,7 @@ mod tests {
         }
         assert!(sample.starts_with("# HELP zk_up "));
         assert_eq!(
-            page(&[], false),
+            page("", false),
             "# HELP zk_up 1 when ZooKeeper answered mntr, else 0.\n# TYPE zk_up gauge\nzk_up 0\n"
         );
     }
@@ -558,7 +676,7 @@ mod tests {
     fn names_are_cleaned_up() {
         let page = page_of(
             "zk-a.b\t1\n9lives\t2\n{x=\"1\"}\t3\nzk:c\t4\nzk_é\t5\n\
-             zk_d{my-label=\"1\",a:b=\"2\",7=\"3\"}\t6\n",
+             zk_d{my-label=\"1\",a:b=\"2\",7=\"3\"}\t6\nzk_v\tx\n",
         );
         for line in [
             "\nzk_a_b 1\n",
@@ -567,7 +685,8 @@ mod tests {
             "\nzk:c 4\n",
             "\nzk__ 5\n",
             "\nzk_d{_7=\"3\",a_b=\"2\",my_label=\"1\"} 6\n",
-            "# HELP zk_a_b ZooKeeper mntr zk_a_b.\n",
+            "# HELP zk_a_b ZooKeeper mntr.\n",
+            "# HELP zk_v_info ZooKeeper mntr zk_v, as the label value.\n",
         ] {
             assert!(page.contains(line), "{line} missing from:\n{page}");
         }
@@ -706,7 +825,7 @@ mod tests {
         let page = page_of(&mntr);
         let mut lines = page.lines();
         assert_eq!(lines.nth(2), Some("zk_up 1"));
-        assert_eq!(lines.next(), Some("# HELP zk_a ZooKeeper mntr zk_a."));
+        assert_eq!(lines.next(), Some("# HELP zk_a ZooKeeper mntr."));
         assert_eq!(lines.next(), Some("# TYPE zk_a gauge"));
         let mut seen = 0;
         for (i, line) in lines.enumerate() {

@@ -34,6 +34,10 @@ pub enum Value<'a> {
 impl<'a> Value<'a> {
     /// The value of a line, from its text.
     pub(crate) fn read(text: &'a str) -> Value<'a> {
+        // Most values are one digit.
+        if let [b'0'..=b'9'] = text.as_bytes() {
+            return Value::Number(text);
+        }
         match number_syntax(text) {
             Some(Syntax::Decimal { integer_digits }) if integer_digits <= MAX_INTEGER_DIGITS => {
                 return Value::Number(text);
@@ -194,9 +198,9 @@ pub fn entries(mntr: &str) -> impl Iterator<Item = Entry<'_>> {
             // Most keys are plain and end at the tab: each of their bytes is looked at once.
             let run = plain_run(rest.as_bytes());
             let (key, tail) = rest.split_at(run);
-            match tail.strip_prefix('\t') {
-                Some(tail) if starts_well(key) => {
-                    let (value, after) = split_line(tail);
+            match tail.as_bytes().first() {
+                Some(b'\t') if starts_well(key) => {
+                    let (value, after) = split_line(&tail[1..]);
                     rest = after;
                     return Some(Entry {
                         key,

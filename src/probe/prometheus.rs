@@ -52,7 +52,7 @@ fn is_statistic(name: &str) -> bool {
     let Some(rest) = name.strip_prefix("zk_") else {
         return false;
     };
-    let prefix = rest.split_once('_').map_or(rest, |(prefix, _)| prefix);
+    let prefix = &rest[..rest.bytes().position(|b| b == b'_').unwrap_or(rest.len())];
     matches!(prefix, "avg" | "min" | "max" | "sum")
         || (prefix.len() > 1
             && prefix.starts_with('p')
@@ -280,21 +280,26 @@ impl<'e> Page<'e> {
         let name = series.family.of(&self.names);
         out.push_str("# HELP ");
         out.push_str(name);
-        out.push_str(" ZooKeeper mntr");
-        // The mntr name, when the family is not named so.
-        if series.renamed {
-            out.push(' ');
-            out.push_str(&series.name);
-        }
-        match series.note {
-            Note::None => {}
-            Note::InSeconds => out.push_str(", in seconds"),
-            Note::Label(label) => {
-                out.push_str(", as the label ");
-                out.push_str(label);
+        if !series.renamed && series.note == Note::None {
+            // The usual HELP, in one piece.
+            out.push_str(" ZooKeeper mntr.\n# TYPE ");
+        } else {
+            out.push_str(" ZooKeeper mntr");
+            // The mntr name, when the family is not named so.
+            if series.renamed {
+                out.push(' ');
+                out.push_str(&series.name);
             }
+            match series.note {
+                Note::None => {}
+                Note::InSeconds => out.push_str(", in seconds"),
+                Note::Label(label) => {
+                    out.push_str(", as the label ");
+                    out.push_str(label);
+                }
+            }
+            out.push_str(".\n# TYPE ");
         }
-        out.push_str(".\n# TYPE ");
         out.push_str(name);
         match series.kind {
             Kind::Gauge => out.push_str(" gauge\n"),
@@ -394,7 +399,10 @@ fn plan<'e>(
         }
         Value::Number(_) | Value::Float(_) => {
             let millis = name.strip_suffix("_ms");
-            let quantile = labels.iter_mut().find(|(label, _)| label == "quantile");
+            let quantile = match labels.is_empty() {
+                true => None,
+                false => labels.iter_mut().find(|(label, _)| label == "quantile"),
+            };
             let kind = if let Some((_, value)) = quantile {
                 // Prometheus reads a quantile as a number: written as one, or left out.
                 match Value::read(value.as_ref()) {
@@ -570,14 +578,20 @@ fn push_float(out: &mut String, number: f64) {
 /// `text`, a number in JSON's syntax, divided by 1000: for decimals, the point moves three
 /// digits to the left, so `1500` is `1.5` with no rounding on the way.
 fn push_thousandth(out: &mut String, text: &str) {
-    if text.contains(['e', 'E']) {
+    if text == "0" {
+        return out.push('0');
+    }
+    if text.bytes().any(|b| b == b'e' || b == b'E') {
         return push_float(out, text.parse::<f64>().unwrap_or(f64::NAN) / 1000.0);
     }
     let (sign, digits) = match text.strip_prefix('-') {
         Some(digits) => ("-", digits),
         None => ("", text),
     };
-    let (integer, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let (integer, fraction) = match digits.bytes().position(|b| b == b'.') {
+        Some(point) => (&digits[..point], &digits[point + 1..]),
+        None => (digits, ""),
+    };
     let (kept, moved) = integer.split_at(integer.len().saturating_sub(3));
     out.push_str(sign);
     out.push_str(if kept.is_empty() { "0" } else { kept });

@@ -284,21 +284,22 @@ impl<'e> Page<'e> {
             // The usual HELP, in one piece.
             out.push_str(" ZooKeeper mntr.\n# TYPE ");
         } else {
-            out.push_str(" ZooKeeper mntr");
             // The mntr name, when the family is not named so.
             if series.renamed {
-                out.push(' ');
+                out.push_str(" ZooKeeper mntr ");
                 out.push_str(&series.name);
+            } else {
+                out.push_str(" ZooKeeper mntr");
             }
             match series.note {
-                Note::None => {}
-                Note::InSeconds => out.push_str(", in seconds"),
+                Note::None => out.push_str(".\n# TYPE "),
+                Note::InSeconds => out.push_str(", in seconds.\n# TYPE "),
                 Note::Label(label) => {
                     out.push_str(", as the label ");
                     out.push_str(label);
+                    out.push_str(".\n# TYPE ");
                 }
             }
-            out.push_str(".\n# TYPE ");
         }
         out.push_str(name);
         match series.kind {

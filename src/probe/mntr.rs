@@ -33,6 +33,7 @@ pub enum Value<'a> {
 
 impl<'a> Value<'a> {
     /// The value of a line, from its text.
+    #[inline]
     pub(crate) fn read(text: &'a str) -> Value<'a> {
         // Most values are one digit.
         if let [b'0'..=b'9'] = text.as_bytes() {
@@ -224,6 +225,7 @@ pub fn entries(mntr: &str) -> impl Iterator<Item = Entry<'_>> {
 }
 
 /// The line `text` starts with, and the text after it.
+#[inline]
 fn split_line(text: &str) -> (&str, &str) {
     // Values are a few bytes: a plain loop finds their end sooner than memchr.
     let bytes = text.as_bytes();

@@ -365,6 +365,7 @@ fn hash_name(hasher: &RandomState, name: &str) -> u64 {
 }
 
 /// One sample line of `series`.
+#[inline]
 fn push_sample(out: &mut String, names: &str, series: &Series<'_>) {
     out.push_str(series.family.of(names));
     if series.labels.start != series.labels.end {

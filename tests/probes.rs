@@ -424,6 +424,87 @@ fn prometheus_pages_of_every_mntr_shape_pass_promtool() {
     assert!(page.contains("# TYPE zk_learners gauge\nzk_learners 2\n"));
 }
 
+/// An answer no ZooKeeper gives, with every kind of line the conversion has to leave out or
+/// clean up.
+const ODD_MNTR: &[u8] = b"zk_version\t3.8.0 \"quoted\" \\ back\x01slash\n\
+    zk_server_state\tleader\n\
+    zk_up\t7\n\
+    zk_up{forged=\"1\"}\t1\n\
+    zk_fsynctime{quantile=\"0.5\"}\t1\n\
+    zk_fsynctime{quantile=\"high\"}\t2\n\
+    zk_fsynctime{quantile=\"0.5\"}\t3\n\
+    zk_fsynctime_sum\t4\n\
+    zk_a{x=\"1\",x=\"2\"}\t5\n\
+    zk_a{x-y=\"1\",x_y=\"2\"}\t6\n\
+    zk_a{__name__=\"b\"}\t7\n\
+    zk_a{a:b=\"c\\\"d\\\\e\"}\t8\n\
+    zk_b{value=\"1\"}\ttext\n\
+    zk-c.x\t+1\n\
+    zk_e\tInfinity\n\
+    zk_f\t1e999\n\
+    zk_g\t\xff\xfe bytes\n\
+    zk_a\t9\n\
+    not a line\n\
+    zk_h{\t10\n";
+
+#[test]
+fn an_odd_answer_still_gives_a_valid_page_and_object() {
+    let server = StandIn::start(|_| Some(ODD_MNTR.to_vec()));
+    let port = server.port.to_string();
+    let (out, _) = zkpod("zookeeper-metrics", &["--format", "prometheus", &port]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = stdout(&out);
+    promtool(&page).unwrap_or_else(|problems| panic!("{problems}\n{page}"));
+    let up: Vec<&str> = page.lines().filter(|l| l.starts_with("zk_up")).collect();
+    assert_eq!(up, ["zk_up 1"], "{page}");
+    for line in [
+        "zk_version_info{version=\"3.8.0 \\\"quoted\\\" \\\\ back\u{1}slash\"} 1\n",
+        "# TYPE zk_fsynctime summary\nzk_fsynctime{quantile=\"0.5\"} 1\n# HELP",
+        "zk_a{a_b=\"c\\\"d\\\\e\"} 8\nzk_a 9\n",
+        "zk_c_x 1\n",
+        "zk_e +Inf\n",
+        "zk_f +Inf\n",
+        "zk_g_info{value=\"\u{fffd}\u{fffd} bytes\"} 1\n",
+    ] {
+        assert!(page.contains(line), "{line:?} missing from:\n{page}");
+    }
+    for left_out in [
+        "high",
+        "zk_fsynctime_sum",
+        "x_y",
+        "__name__",
+        "zk_b_info",
+        "zk_h",
+    ] {
+        assert!(!page.contains(left_out), "{left_out} in:\n{page}");
+    }
+
+    let (out, _) = zkpod("zookeeper-metrics", &["--format", "json", &port]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let checked = Command::new(PYTHON)
+        .arg("-c")
+        .arg(
+            "import json, sys\nd = json.load(sys.stdin)\n\
+             assert d['zk-c.x'] == 1 and d['zk_e'] is None and d['zk_f'] is None, d\n\
+             assert d['zk_up'] == 7 and d['zk_a'] == 9, d\n\
+             assert d['zk_version'] == '3.8.0 \"quoted\" \\\\ back\\x01slash', d",
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut checked = checked;
+    checked
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&out.stdout)
+        .unwrap();
+    let checked = checked.wait_with_output().unwrap();
+    assert!(checked.status.success(), "{}", stderr(&checked));
+}
+
 /// One HTTP request to 127.0.0.1:`port`; the whole answer.
 fn http(port: u16, request: &str) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();

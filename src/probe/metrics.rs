@@ -9,7 +9,7 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
 
 use super::fourlw::{self, Failure, Server};
 use super::http::{self, Response};
-use super::mntr;
+use super::{json, prometheus};
 use crate::cli::error::{Error, Result};
 use crate::cli::output;
 use crate::cli::values::{Origin, Value};
@@ -79,7 +79,7 @@ fn print_once(format: Format, server: &Server, timeout: Duration) -> Result<u8> 
     let answer = fourlw::ask(server, "mntr", timeout);
     let page = match (&answer, format) {
         (Ok(raw), Format::Raw) => Some(raw.clone()),
-        (Ok(raw), Format::Json) => Some(mntr::json(&mntr::parse(raw))),
+        (Ok(raw), Format::Json) => Some(json::object(raw)),
         (_, Format::Prometheus) => Some(prometheus_page(&answer)),
         (Err(_), _) => None,
     };
@@ -94,8 +94,8 @@ fn print_once(format: Format, server: &Server, timeout: Duration) -> Result<u8> 
 
 fn prometheus_page(answer: &std::result::Result<String, Failure>) -> String {
     match answer {
-        Ok(raw) => mntr::prometheus(&mntr::parse(raw), true),
-        Err(_) => mntr::prometheus(&[], false),
+        Ok(raw) => prometheus::page(raw, true),
+        Err(_) => prometheus::page("", false),
     }
 }
 

@@ -1,397 +1,353 @@
-//! ZooKeeper's `mntr` answer, and how it reads as Prometheus metrics and as JSON.
+//! ZooKeeper's `mntr` answer, read into entries that borrow from it.
 //!
 //! `mntr` prints `key<TAB>value` lines: numbers (integers, decimals, `NaN`, `-1`), text
 //! (`zk_version`, `zk_server_state`) and, from 3.6, keys with labels
-//! (`zk_fsynctime{quantile="0.5"}`), in no fixed order.
-
-use std::collections::HashMap;
-use std::fmt::Write as _;
+//! (`zk_fsynctime{quantile="0.5"}`), in no fixed order. Nothing here copies the answer: an
+//! entry is a few slices of it, so reading costs no allocation per line.
 
 /// One `mntr` line.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Entry<'a> {
     /// The key as printed, labels included.
-    pub key: String,
+    pub key: &'a str,
     /// The key without labels.
-    pub name: String,
-    pub labels: Vec<(String, String)>,
-    pub value: Value,
+    pub name: &'a str,
+    pub labels: Labels<'a>,
+    pub value: Value<'a>,
+    /// Whether the key is a plain name, as ZooKeeper's are: ASCII letters, digits, `_` and
+    /// `:`, not starting with a digit. Such a key has no labels and needs no escaping or
+    /// cleaning up anywhere.
+    pub plain: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    /// A number, with the text it was printed as.
-    Number(f64, String),
-    Text(String),
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value<'a> {
+    /// A number written as JSON writes numbers (`5`, `-1`, `0.0`, `1.0E-4`), which every
+    /// reader takes as it is: the text can be passed on unchanged.
+    Number(&'a str),
+    /// A number written any other way (`NaN`, `Infinity`, `+1`, `1.`, `1e999`), or one too
+    /// large for a double: it has to be written anew.
+    Float(f64),
+    Text(&'a str),
 }
 
-/// The entries of an `mntr` answer; lines that are not `key<TAB>value` are left out.
-pub fn parse(mntr: &str) -> Vec<Entry> {
-    mntr.lines()
-        .filter_map(|line| {
-            let (key, value) = line.split_once('\t')?;
-            let key = key.trim();
-            let (name, labels) = split_labels(key)?;
-            let value = value.trim();
-            let value = match value.parse::<f64>() {
-                Ok(number) => Value::Number(number, value.to_owned()),
-                Err(_) => Value::Text(value.to_owned()),
-            };
-            Some(Entry {
-                key: key.to_owned(),
-                name,
-                labels,
-                value,
-            })
-        })
-        .collect()
-}
-
-/// `zk_x{a="1",b="2"}` → (`zk_x`, [(a, 1), (b, 2)]); None when the braces do not parse.
-fn split_labels(key: &str) -> Option<(String, Vec<(String, String)>)> {
-    let Some((name, rest)) = key.split_once('{') else {
-        return (!key.is_empty()).then(|| (key.to_owned(), Vec::new()));
-    };
-    let body = rest.strip_suffix('}')?;
-    let mut labels = Vec::new();
-    let mut chars = body.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
-            chars.next();
+impl<'a> Value<'a> {
+    /// The value of a line, from its text.
+    #[inline]
+    pub(crate) fn read(text: &'a str) -> Value<'a> {
+        // Most values are one digit.
+        if let [b'0'..=b'9'] = text.as_bytes() {
+            return Value::Number(text);
         }
-        if chars.peek().is_none() {
-            break;
+        match number_syntax(text) {
+            Some(Syntax::Decimal { integer_digits }) if integer_digits <= MAX_INTEGER_DIGITS => {
+                return Value::Number(text);
+            }
+            // Only the exponent says whether it fits in a double (1e999 does not).
+            Some(Syntax::Exponent) if text.parse::<f64>().is_ok_and(f64::is_finite) => {
+                return Value::Number(text);
+            }
+            _ => {}
         }
-        let label: String = chars.by_ref().take_while(|c| *c != '=').collect();
-        if chars.next() != Some('"') {
+        match text.parse::<f64>() {
+            Ok(number) => Value::Float(number),
+            Err(_) => Value::Text(text),
+        }
+    }
+}
+
+/// A decimal with no more integer digits than this is below `f64::MAX` (about 1.8e308), so
+/// that no reader takes it for infinity (Prometheus refuses such a value).
+const MAX_INTEGER_DIGITS: usize = 308;
+
+/// How a text in JSON's number syntax is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Syntax {
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?`
+    Decimal { integer_digits: usize },
+    /// The same with `[eE][+-]?[0-9]+` after it.
+    Exponent,
+}
+
+/// JSON's number syntax: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`; None for any
+/// other text.
+pub(crate) fn number_syntax(text: &str) -> Option<Syntax> {
+    fn digits(s: &[u8]) -> usize {
+        s.iter().take_while(|b| b.is_ascii_digit()).count()
+    }
+    let bytes = text.as_bytes();
+    let mut at = usize::from(bytes.first() == Some(&b'-'));
+    let integer_digits = digits(&bytes[at..]);
+    if integer_digits == 0 || (integer_digits > 1 && bytes[at] == b'0') {
+        return None;
+    }
+    at += integer_digits;
+    if bytes.get(at) == Some(&b'.') {
+        let fraction = digits(&bytes[at + 1..]);
+        if fraction == 0 {
             return None;
         }
-        let mut value = String::new();
-        loop {
-            match chars.next()? {
-                '"' => break,
-                '\\' => value.push(chars.next()?),
-                c => value.push(c),
-            }
-        }
-        labels.push((label.trim().to_owned(), value));
+        at += 1 + fraction;
     }
-    Some((name.to_owned(), labels))
+    match bytes.get(at) {
+        None => Some(Syntax::Decimal { integer_digits }),
+        Some(b'e' | b'E') => {
+            at += 1;
+            if matches!(bytes.get(at), Some(b'+' | b'-')) {
+                at += 1;
+            }
+            let exponent = digits(&bytes[at..]);
+            (exponent > 0 && at + exponent == bytes.len()).then_some(Syntax::Exponent)
+        }
+        Some(_) => None,
+    }
 }
 
-/// Prometheus metric types, as the exposition format names them.
+/// The labels of a key, as printed between its braces (`quantile="0.5"`); empty for none.
+/// Only text that reads as `name="value"` pairs becomes `Labels`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Labels<'a>(&'a str);
+
+/// One label: its name as printed, and its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Gauge,
-    Counter,
-    Summary,
-    /// A current count under its mntr name: Prometheus keeps the `_count` suffix for
-    /// summaries, so these are untyped (read like gauges).
-    Untyped,
+pub struct Label<'a> {
+    pub name: &'a str,
+    pub value: LabelValue<'a>,
 }
 
-impl Kind {
-    fn name(self) -> &'static str {
-        match self {
-            Kind::Gauge => "gauge",
-            Kind::Counter => "counter",
-            Kind::Summary => "summary",
-            Kind::Untyped => "untyped",
+/// A label value as printed between its quotes, where `\` makes the next character plain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LabelValue<'a>(&'a str);
+
+impl<'a> Labels<'a> {
+    pub fn is_empty(self) -> bool {
+        self.0.is_empty() || self.iter().next().is_none()
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Label<'a>> {
+        let mut rest = self.0;
+        std::iter::from_fn(move || {
+            // Checked when read: a broken pair cannot be met here.
+            let (label, after) = first_label(rest).ok()??;
+            rest = after;
+            Some(label)
+        })
+    }
+}
+
+impl<'a> LabelValue<'a> {
+    /// The value's characters, escapes undone.
+    pub fn chars(self) -> impl Iterator<Item = char> + 'a {
+        let mut chars = self.0.chars();
+        std::iter::from_fn(move || match chars.next()? {
+            '\\' => chars.next(),
+            c => Some(c),
+        })
+    }
+
+    /// The value with escapes undone; borrowed when it has none, as ZooKeeper's have not.
+    pub fn text(self) -> std::borrow::Cow<'a, str> {
+        if self.0.contains('\\') {
+            self.chars().collect::<String>().into()
+        } else {
+            self.0.into()
         }
     }
 }
 
-/// Counts of things that exist now (they go down as well as up), not of events.
-const CURRENT_COUNTS: &[&str] = &[
-    "zk_znode_count",
-    "zk_watch_count",
-    "zk_ephemerals_count",
-    "zk_open_file_descriptor_count",
-    "zk_max_file_descriptor_count",
-];
+/// Text that is not `name="value"` pairs.
+struct Broken;
 
-/// Counters whose names do not end in `_count`.
-const OTHER_COUNTERS: &[&str] = &["zk_packets_received", "zk_packets_sent"];
-
-/// Prefixes of a summary's statistics in 3.6+ `mntr` (`zk_avg_…`, `zk_p99_…`): values of
-/// the moment, not counts, except `zk_cnt_`.
-fn is_statistic(name: &str) -> bool {
-    let Some(rest) = name.strip_prefix("zk_") else {
-        return false;
-    };
-    let prefix = rest.split('_').next().unwrap_or_default();
-    matches!(prefix, "avg" | "min" | "max" | "sum")
-        || (prefix.len() > 1
-            && prefix.starts_with('p')
-            && prefix[1..].chars().all(|c| c.is_ascii_digit()))
-}
-
-/// Whether ZooKeeper's name says this number counts events.
-fn is_counter(name: &str) -> bool {
-    name.starts_with("zk_cnt_")
-        || OTHER_COUNTERS.contains(&name)
-        || (name.ends_with("_count") && !CURRENT_COUNTS.contains(&name) && !is_statistic(name))
-}
-
-/// One metric family: its samples in the order seen.
-struct Family {
-    name: String,
-    kind: Kind,
-    help: String,
-    samples: Vec<(Vec<(String, String)>, String)>,
-}
-
-/// The Prometheus text exposition (version 0.0.4) of `entries`, with `zk_up` first.
-///
-/// Names are the mntr keys, made to follow Prometheus' conventions: milliseconds (`_ms`)
-/// become seconds (`_seconds`, the value divided by 1000), counters end in `_total`, keys with
-/// a `quantile` label form summaries, and text becomes a series with the text as a label
-/// (`zk_server_state{state="leader"} 1`, `zk_version_info{version="…"} 1`).
-pub fn prometheus(entries: &[Entry], up: bool) -> String {
-    let mut families: Vec<Family> = vec![Family {
-        name: "zk_up".into(),
-        kind: Kind::Gauge,
-        help: "1 when ZooKeeper answered mntr, else 0.".into(),
-        samples: vec![(Vec::new(), if up { "1" } else { "0" }.into())],
-    }];
-    let mut index: HashMap<String, usize> = HashMap::from([("zk_up".to_owned(), 0)]);
-
-    for entry in entries {
-        let name = metric_name(&entry.name);
-        let (family, kind, help, labels, value) = match &entry.value {
-            Value::Number(number, text) => {
-                let in_seconds = name.split('_').any(|part| part == "ms");
-                let base = if in_seconds {
-                    name.split('_')
-                        .map(|part| if part == "ms" { "seconds" } else { part })
-                        .collect::<Vec<_>>()
-                        .join("_")
-                } else {
-                    name.clone()
+/// The first label of `rest` and the text after it; None when only commas and spaces are
+/// left.
+fn first_label(rest: &str) -> Result<Option<(Label<'_>, &str)>, Broken> {
+    let rest = rest.trim_start_matches(|c: char| c == ',' || c.is_whitespace());
+    if rest.is_empty() {
+        return Ok(None);
+    }
+    let (name, rest) = rest.split_once('=').ok_or(Broken)?;
+    let rest = rest.strip_prefix('"').ok_or(Broken)?;
+    let mut escaped = false;
+    for (i, byte) in rest.bytes().enumerate() {
+        match byte {
+            _ if escaped => escaped = false,
+            b'\\' => escaped = true,
+            b'"' => {
+                let label = Label {
+                    name: name.trim(),
+                    value: LabelValue(&rest[..i]),
                 };
-                let (family, kind) = if entry.labels.iter().any(|(l, _)| l == "quantile") {
-                    (base, Kind::Summary)
-                } else if is_counter(&entry.name) {
-                    (format!("{base}_total"), Kind::Counter)
-                } else if base.ends_with("_count") {
-                    (base, Kind::Untyped)
-                } else {
-                    (base, Kind::Gauge)
-                };
-                let value = if in_seconds && kind != Kind::Counter {
-                    sample_value(number / 1000.0, None)
-                } else {
-                    sample_value(*number, Some(text))
-                };
-                let help = if in_seconds && kind != Kind::Counter {
-                    format!("ZooKeeper mntr {}, in seconds.", entry.name)
-                } else {
-                    format!("ZooKeeper mntr {}.", entry.name)
-                };
-                (family, kind, help, entry.labels.clone(), value)
+                return Ok(Some((label, &rest[i + 1..])));
             }
-            Value::Text(text) => {
-                let (family, label) = match entry.name.as_str() {
-                    "zk_server_state" | "zk_peer_state" => (name, "state"),
-                    "zk_version" => ("zk_version_info".to_owned(), "version"),
-                    _ => (format!("{name}_info"), "value"),
-                };
-                let mut labels = entry.labels.clone();
-                labels.push((label.to_owned(), text.clone()));
-                let help = format!("ZooKeeper mntr {}, as the label {label}.", entry.name);
-                (family, Kind::Gauge, help, labels, "1".to_owned())
-            }
-        };
-        let labels: Vec<(String, String)> = labels
-            .into_iter()
-            .map(|(label, value)| (metric_name(&label), value))
-            .collect();
-        match index.get(&family) {
-            Some(&i) if families[i].kind == kind => {
-                if !families[i].samples.iter().any(|(l, _)| *l == labels) {
-                    families[i].samples.push((labels, value));
+            _ => {}
+        }
+    }
+    Err(Broken)
+}
+
+/// The entries of an `mntr` answer. A line that is not `key<TAB>value`, or whose key has
+/// braces that do not hold `name="value"` pairs, is left out.
+pub fn parse(mntr: &str) -> Vec<Entry<'_>> {
+    entries(mntr).collect()
+}
+
+/// The entries of an `mntr` answer, one at a time, as `parse` reads them.
+pub fn entries(mntr: &str) -> impl Iterator<Item = Entry<'_>> {
+    let mut rest = mntr;
+    std::iter::from_fn(move || {
+        while !rest.is_empty() {
+            // Most keys are plain and end at the tab: each of their bytes is looked at once.
+            let run = plain_run(rest.as_bytes());
+            let (key, tail) = rest.split_at(run);
+            match tail.as_bytes().first() {
+                Some(b'\t') if starts_well(key) => {
+                    let (value, after) = split_line(&tail[1..]);
+                    rest = after;
+                    return Some(Entry {
+                        key,
+                        name: key,
+                        labels: Labels::default(),
+                        value: Value::read(value.trim_ascii()),
+                        plain: true,
+                    });
+                }
+                _ => {
+                    let (line, after) = split_line(rest);
+                    rest = after;
+                    if let Some(entry) = read_line(line) {
+                        return Some(entry);
+                    }
                 }
             }
-            // A name already taken by another type: leave it out rather than break the page.
-            Some(_) => {}
-            None => {
-                index.insert(family.clone(), families.len());
-                families.push(Family {
-                    name: family,
-                    kind,
-                    help,
-                    samples: vec![(labels, value)],
-                });
-            }
         }
-    }
-
-    let mut out = String::with_capacity(64 * 1024);
-    for family in &families {
-        for line in [
-            [
-                "# HELP ",
-                &family.name,
-                " ",
-                &escape_help(&family.help),
-                "\n",
-            ],
-            ["# TYPE ", &family.name, " ", family.kind.name(), "\n"],
-        ] {
-            line.iter().for_each(|part| out.push_str(part));
-        }
-        for (labels, value) in &family.samples {
-            out.push_str(&family.name);
-            for (i, (label, text)) in labels.iter().enumerate() {
-                out.push_str(if i == 0 { "{" } else { "," });
-                out.push_str(label);
-                out.push_str("=\"");
-                out.push_str(&escape_label(text));
-                out.push('"');
-            }
-            if !labels.is_empty() {
-                out.push('}');
-            }
-            out.push(' ');
-            out.push_str(value);
-            out.push('\n');
-        }
-    }
-    out
+        None
+    })
 }
 
-/// Only letters, digits, `_` and `:`, not starting with a digit.
-fn metric_name(key: &str) -> String {
-    let valid = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
-    if key.chars().all(valid) && !key.is_empty() && !key.starts_with(|c: char| c.is_ascii_digit()) {
-        return key.to_owned(); // every key ZooKeeper prints
+/// The line `text` starts with, and the text after it.
+#[inline]
+fn split_line(text: &str) -> (&str, &str) {
+    // Values are a few bytes: a plain loop finds their end sooner than memchr.
+    let bytes = text.as_bytes();
+    let mut end = 0;
+    while end < bytes.len() && bytes[end] != b'\n' {
+        end += 1;
     }
-    let mut name: String = key
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
-        name.insert(0, '_');
-    }
-    name
+    (&text[..end], text.get(end + 1..).unwrap_or_default())
 }
 
-/// A sample value as Prometheus (and JSON) reads it: the text mntr printed when it is plain
-/// number syntax (`5`, `0.0`, `1.0E-4`), so integers stay integers and decimals decimals.
-fn sample_value(number: f64, text: Option<&str>) -> String {
-    if number.is_nan() {
-        "NaN".into()
-    } else if number.is_infinite() {
-        if number > 0.0 { "+Inf" } else { "-Inf" }.into()
-    } else if let Some(text) = text.filter(|t| is_plain_number(t)) {
-        text.to_owned()
-    } else {
-        format!("{number}")
-    }
-}
-
-/// JSON's number syntax: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
-fn is_plain_number(text: &str) -> bool {
-    fn digits(s: &str) -> (usize, &str) {
-        let n = s.bytes().take_while(u8::is_ascii_digit).count();
-        (n, &s[n..])
-    }
-    let rest = text.strip_prefix('-').unwrap_or(text);
-    let (n, rest) = digits(rest);
-    if n == 0 || (n > 1 && text.trim_start_matches('-').starts_with('0')) {
-        return false;
-    }
-    let rest = match rest.strip_prefix('.') {
-        Some(fraction) => match digits(fraction) {
-            (0, _) => return false,
-            (_, rest) => rest,
-        },
-        None => rest,
+/// Any line: a key, spaces around it, labels or not, a tab, a value.
+fn read_line(line: &str) -> Option<Entry<'_>> {
+    let (key, value) = line.split_once('\t')?;
+    let key = key.trim_ascii();
+    let plain = is_plain(key);
+    let (name, labels) = match plain {
+        true => (key, Labels::default()),
+        false => split_key(key)?,
     };
-    match rest.strip_prefix(['e', 'E']) {
-        None => rest.is_empty(),
-        Some(exponent) => {
-            let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
-            matches!(digits(exponent), (1.., ""))
+    Some(Entry {
+        key,
+        name,
+        labels,
+        value: Value::read(value.trim_ascii()),
+        plain,
+    })
+}
+
+/// Which bytes a plain key holds.
+static PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize || b == b':' as usize;
+        b += 1;
+    }
+    table
+};
+
+/// How many bytes `bytes` starts with that a plain key holds.
+fn plain_run(bytes: &[u8]) -> usize {
+    let mut run = 0;
+    // Eight bytes at a time while they are as ZooKeeper's keys are; then one at a time.
+    while let Some(&word) = bytes.get(run..).and_then(|rest| rest.first_chunk::<8>()) {
+        let others = not_lowercase_digits_underscores(u64::from_le_bytes(word));
+        // The first other byte (the lowest: bytes are read little-endian) ends the run.
+        run += others.trailing_zeros() as usize / 8;
+        if others != 0 {
+            break;
         }
     }
-}
-
-fn escape_label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-fn escape_help(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('\n', "\\n")
-}
-
-/// One JSON object: each mntr key (labels included) to its value; numbers as numbers (`null`
-/// for NaN and infinities, which JSON cannot hold), text as strings.
-pub fn json(entries: &[Entry]) -> String {
-    let mut out = String::from("{");
-    for (i, entry) in entries.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&json_string(&entry.key));
-        out.push(':');
-        match &entry.value {
-            Value::Number(number, text) if number.is_finite() => {
-                out.push_str(&sample_value(*number, Some(text)))
-            }
-            Value::Number(..) => out.push_str("null"),
-            Value::Text(text) => out.push_str(&json_string(text)),
-        }
+    while run < bytes.len() && PLAIN[usize::from(bytes[run])] {
+        run += 1;
     }
-    out.push_str("}\n");
-    out
+    run
 }
 
-fn json_string(text: &str) -> String {
-    let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+/// Which of the eight bytes of `word` are not lowercase ASCII letters, digits or `_`, found
+/// for all eight at once: the high bit of each byte that is not. Wrong for the bytes after a
+/// non-ASCII byte, but never for the first byte that is not.
+fn not_lowercase_digits_underscores(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // For an ASCII byte b, b + 0x80 - lo has its high bit set when b >= lo, and, lo being at
+    // least 0x30, never carries into the next byte. (A non-ASCII byte may carry into the
+    // next.)
+    let at_least = |lo: u8| word.wrapping_add(u64::from(0x80 - lo) * ONES) & HIGH;
+    let within = |lo: u8, hi: u8| at_least(lo) & !at_least(hi + 1);
+    let ascii = !word & HIGH;
+    let allowed = within(b'a', b'z') | within(b'0', b'9') | within(b'_', b'_');
+    HIGH & !(allowed & ascii)
 }
+
+fn is_plain(key: &str) -> bool {
+    starts_well(key) && key.bytes().all(|b| PLAIN[usize::from(b)])
+}
+
+/// Not empty, and not starting with a digit.
+fn starts_well(name: &str) -> bool {
+    name.bytes().next().is_some_and(|b| !b.is_ascii_digit())
+}
+
+/// `zk_x{a="1",b="2"}` → (`zk_x`, `a="1",b="2"`); None when the braces do not parse.
+fn split_key(key: &str) -> Option<(&str, Labels<'_>)> {
+    let Some((name, rest)) = key.split_once('{') else {
+        return (!key.is_empty()).then_some((key, Labels::default()));
+    };
+    let body = rest.strip_suffix('}')?;
+    let mut rest = body;
+    while let Some((_, after)) = first_label(rest).ok()? {
+        rest = after;
+    }
+    Some((name, Labels(body)))
+}
+
+/// A little of each kind of line, for the tests of every rendering.
+#[cfg(test)]
+pub(crate) const SAMPLE: &str = "zk_version\t3.8.0-abc, built on 2024-12-29 17:54 UTC\n\
+    zk_server_state\tleader\n\
+    zk_avg_latency\t0.5\n\
+    zk_znode_count\t5\n\
+    zk_packets_received\t21\n\
+    zk_looking_count\t0\n\
+    zk_cnt_jvm_pause_time_ms\t4\n\
+    zk_p99_jvm_pause_time_ms\t1500\n\
+    zk_max_client_response_size\t-1\n\
+    zk_fsynctime{quantile=\"0.5\"}\tNaN\n\
+    zk_fsynctime{quantile=\"0.99\"}\t12\n\
+    zk_peer_state\tleading - broadcast\n\
+    not a metric line\n";
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const SAMPLE: &str = "zk_version\t3.8.0-abc, built on 2024-12-29 17:54 UTC\n\
-        zk_server_state\tleader\n\
-        zk_avg_latency\t0.5\n\
-        zk_znode_count\t5\n\
-        zk_packets_received\t21\n\
-        zk_looking_count\t0\n\
-        zk_cnt_jvm_pause_time_ms\t4\n\
-        zk_p99_jvm_pause_time_ms\t1500\n\
-        zk_max_client_response_size\t-1\n\
-        zk_fsynctime{quantile=\"0.5\"}\tNaN\n\
-        zk_fsynctime{quantile=\"0.99\"}\t12\n\
-        zk_peer_state\tleading - broadcast\n\
-        not a metric line\n";
+    fn labels(entry: &Entry) -> Vec<(String, String)> {
+        entry
+            .labels
+            .iter()
+            .map(|l| (l.name.to_owned(), l.value.text().into_owned()))
+            .collect()
+    }
 
     #[test]
     fn parses_numbers_text_and_labels() {
@@ -399,88 +355,130 @@ mod tests {
         assert_eq!(entries.len(), 12);
         assert_eq!(
             entries[0].value,
-            Value::Text("3.8.0-abc, built on 2024-12-29 17:54 UTC".into())
+            Value::Text("3.8.0-abc, built on 2024-12-29 17:54 UTC")
         );
         assert_eq!(entries[9].name, "zk_fsynctime");
-        assert_eq!(entries[9].labels, vec![("quantile".into(), "0.5".into())]);
-        assert!(matches!(entries[9].value, Value::Number(n, _) if n.is_nan()));
-        assert_eq!(entries[8].value, Value::Number(-1.0, "-1".into()));
+        assert_eq!(entries[9].key, "zk_fsynctime{quantile=\"0.5\"}");
+        assert_eq!(labels(&entries[9]), vec![("quantile".into(), "0.5".into())]);
+        assert!(matches!(entries[9].value, Value::Float(n) if n.is_nan()));
+        assert_eq!(entries[8].value, Value::Number("-1"));
+        assert!(entries[0].labels.is_empty());
+        let plain: Vec<bool> = entries.iter().map(|e| e.plain).collect();
+        assert_eq!(plain.iter().filter(|p| !**p).count(), 2, "{plain:?}");
+        assert!(!entries[9].plain && !entries[10].plain);
     }
 
     #[test]
-    fn prometheus_follows_the_conventions() {
-        let page = prometheus(&parse(SAMPLE), true);
-        for line in [
-            "# TYPE zk_up gauge\nzk_up 1\n",
-            "# TYPE zk_avg_latency gauge\nzk_avg_latency 0.5\n",
-            "# TYPE zk_znode_count untyped\nzk_znode_count 5\n",
-            "# TYPE zk_packets_received_total counter\nzk_packets_received_total 21\n",
-            "# TYPE zk_looking_count_total counter\nzk_looking_count_total 0\n",
-            "zk_cnt_jvm_pause_time_seconds_total 4\n",
-            "# TYPE zk_p99_jvm_pause_time_seconds gauge\nzk_p99_jvm_pause_time_seconds 1.5\n",
-            "zk_max_client_response_size -1\n",
-            "# TYPE zk_fsynctime summary\nzk_fsynctime{quantile=\"0.5\"} NaN\nzk_fsynctime{quantile=\"0.99\"} 12\n",
-            "zk_server_state{state=\"leader\"} 1\n",
-            "zk_peer_state{state=\"leading - broadcast\"} 1\n",
-            "zk_version_info{version=\"3.8.0-abc, built on 2024-12-29 17:54 UTC\"} 1\n",
-        ] {
-            assert!(page.contains(line), "{line} missing from:\n{page}");
+    fn eight_bytes_at_once_agree_with_one_at_a_time() {
+        let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_';
+        for byte in 0..=255u8 {
+            for at in 0..8 {
+                for rest in [b'a', b'_', byte] {
+                    let mut word = [rest; 8];
+                    word[at] = byte;
+                    let first_other = word.iter().position(|&b| !allowed(b)).unwrap_or(8);
+                    let others = not_lowercase_digits_underscores(u64::from_le_bytes(word));
+                    assert_eq!(
+                        others.trailing_zeros() as usize / 8,
+                        first_other,
+                        "{word:?}"
+                    );
+                    assert_eq!(others == 0, first_other == 8, "{word:?}");
+                }
+            }
         }
-        assert!(page.starts_with("# HELP zk_up "));
-        assert!(prometheus(&[], false).contains("zk_up 0\n"));
+        assert_eq!(plain_run(b"zk_avg_latency_ms\t0"), 17);
+        assert_eq!(plain_run(b"zk_Avg:Latency_ms{a=\"b\"}"), 17);
+        assert_eq!(plain_run("zk_avg_é_latency".as_bytes()), 7);
+        assert_eq!(plain_run(b"zk_a"), 4);
     }
 
     #[test]
-    fn labels_are_escaped() {
-        let entries = parse("zk_odd\tsay \"hi\" \\ there\n");
-        let page = prometheus(&entries, true);
-        assert!(
-            page.contains(r#"zk_odd_info{value="say \"hi\" \\ there"} 1"#),
-            "{page}"
-        );
+    fn plain_keys_are_names_as_zookeeper_prints_them() {
+        for (key, plain) in [
+            ("zk_avg_latency", true),
+            ("zk:x_9", true),
+            ("Zk", true),
+            ("9zk", false),
+            ("zk-x", false),
+            ("zk x", false),
+            ("zk_é", false),
+            ("zk{a=\"1\"}", false),
+            ("", false),
+        ] {
+            assert_eq!(is_plain(key), plain, "{key}");
+        }
     }
 
     #[test]
-    fn a_name_taken_by_another_type_is_left_out() {
-        let mntr = "zk_up\t7\nzk_thing\t1\nzk_thing{quantile=\"1\"}\t2\n";
-        let page = prometheus(&parse(mntr), true);
-        assert_eq!(page.matches("# TYPE zk_up ").count(), 1);
-        assert!(page.contains("zk_up 1\n") && !page.contains("zk_up 7"));
-        assert_eq!(page.matches("# TYPE zk_thing ").count(), 1);
-        assert!(
-            page.ends_with("# TYPE zk_thing gauge\nzk_thing 1\n"),
-            "{page}"
-        );
-        assert!(!page.contains("quantile"), "{page}");
+    fn numbers_pass_through_only_when_every_reader_takes_them() {
+        for (text, value) in [
+            ("0", Value::Number("0")),
+            ("0.0", Value::Number("0.0")),
+            ("1.0E-4", Value::Number("1.0E-4")),
+            ("1e-999", Value::Number("1e-999")),
+            ("+1", Value::Float(1.0)),
+            ("1.", Value::Float(1.0)),
+            ("Infinity", Value::Float(f64::INFINITY)),
+            ("-inf", Value::Float(f64::NEG_INFINITY)),
+            ("1e999", Value::Float(f64::INFINITY)),
+            ("0x10", Value::Text("0x10")),
+            ("1,0", Value::Text("1,0")),
+            ("", Value::Text("")),
+        ] {
+            assert_eq!(Value::read(text), value, "{text}");
+        }
+        let huge = "9".repeat(400);
+        assert_eq!(Value::read(&huge), Value::Float(f64::INFINITY));
+        let large = "9".repeat(MAX_INTEGER_DIGITS);
+        assert_eq!(Value::read(&large), Value::Number(&large));
     }
 
     #[test]
-    fn plain_numbers() {
+    fn number_syntax_is_json_s() {
         for good in ["0", "-1", "0.0", "12.5", "1.0E-4", "2e10", "-0.5e+3"] {
-            assert!(is_plain_number(good), "{good}");
+            assert!(number_syntax(good).is_some(), "{good}");
         }
         for bad in [
-            "", "-", "01", "1.", ".5", "1e", "NaN", "Infinity", "+1", "0x10", "1,0",
+            "", "-", "01", "1.", ".5", "1e", "NaN", "Infinity", "+1", "0x10", "1,0", "1e5x",
         ] {
-            assert!(!is_plain_number(bad), "{bad}");
+            assert!(number_syntax(bad).is_none(), "{bad}");
         }
+        assert_eq!(
+            number_syntax("-123.5"),
+            Some(Syntax::Decimal { integer_digits: 3 })
+        );
     }
 
     #[test]
-    fn json_keeps_numbers_and_text() {
-        let out = json(&parse(SAMPLE));
-        assert!(out.starts_with("{\"zk_version\":\"3.8.0-abc, built on 2024-12-29 17:54 UTC\","));
-        assert!(out.contains("\"zk_avg_latency\":0.5,"));
-        let zero = json(&parse(
-            "zk_avg_latency\t0.0\nzk_big\t1.0E-4\nzk_inf\tInfinity\n",
-        ));
-        assert_eq!(
-            zero,
-            "{\"zk_avg_latency\":0.0,\"zk_big\":1.0E-4,\"zk_inf\":null}\n"
+    fn labels_read_as_pairs_with_escapes() {
+        let entries = parse(
+            "zk_a{x=\"1\", y=\"say \\\"hi\\\" \\\\\"}\t1\n\
+             zk_b{}\t2\n\
+             zk_c{x=\"1\"\t3\n\
+             zk_d{x=1}\t4\n\
+             zk_e{x}\t5\n\
+             zk_f{x=\"\\\"}\t6\n\
+             {x=\"1\"}\t7\n\
+             \t8\n",
         );
-        assert!(out.contains("\"zk_znode_count\":5,"));
-        assert!(out.contains("\"zk_max_client_response_size\":-1,"));
-        assert!(out.contains("\"zk_fsynctime{quantile=\\\"0.5\\\"}\":null,"));
-        assert!(out.ends_with("\"zk_peer_state\":\"leading - broadcast\"}\n"));
+        let keys: Vec<&str> = entries.iter().map(|e| e.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "zk_a{x=\"1\", y=\"say \\\"hi\\\" \\\\\"}",
+                "zk_b{}",
+                "{x=\"1\"}"
+            ]
+        );
+        assert_eq!(
+            labels(&entries[0]),
+            vec![
+                ("x".into(), "1".into()),
+                ("y".into(), "say \"hi\" \\".into())
+            ]
+        );
+        assert!(entries[1].labels.is_empty());
+        assert_eq!(entries[2].name, "");
     }
 }

@@ -1,11 +1,13 @@
 //! Asking a running server: the four-letter-word client, and the commands built on it, the
-//! probe (`zookeeper-ready`) and the metrics (`zookeeper-metrics`, with its Prometheus and
-//! JSON renderings and its HTTP endpoint).
+//! probe (`zookeeper-ready`) and the metrics (`zookeeper-metrics`: `mntr` read, rendered for
+//! Prometheus or as JSON, and served over HTTP).
 
 pub mod fourlw;
 pub mod http;
+pub mod json;
 pub mod metrics;
 pub mod mntr;
+pub mod prometheus;
 pub mod ready;
 
 use std::ffi::OsStr;

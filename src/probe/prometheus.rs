@@ -1,0 +1,860 @@
+//! `mntr` as Prometheus metrics: the text exposition format (version 0.0.4), with `zk_up`
+//! first.
+//!
+//! Names are the mntr keys, made to follow Prometheus' conventions: milliseconds (a name
+//! ending in `_ms`) become seconds (`_seconds`, the value divided by 1000), counters end in `_total`, keys
+//! with a `quantile` label form summaries, and text becomes a series with the text as a label
+//! (`zk_server_state{state="leader"} 1`, `zk_version_info{version="…"} 1`).
+//!
+//! Whatever the answer holds, the page is one Prometheus accepts: names are cleaned up, and a
+//! line that cannot be made a valid series (a label name twice, a reserved label name, a
+//! quantile that is not a number, a family or series already on the page) is left out. The
+//! README lists the rules.
+//!
+//! It takes time in proportion to the answer: each line is read once into one string of
+//! names, labels and values, and families and series are found again by hashing.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use foldhash::fast::RandomState;
+use hashbrown::HashTable;
+use std::hash::{BuildHasher as _, Hasher as _};
+
+use super::mntr::{self, Entry, Value};
+
+/// Prometheus metric types, as the exposition format names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Gauge,
+    Counter,
+    Summary,
+    /// A current count under its mntr name: Prometheus keeps the `_count` suffix for
+    /// summaries, so these are untyped (read like gauges).
+    Untyped,
+}
+
+/// Counts of things that exist now (they go down as well as up), not of events.
+const CURRENT_COUNTS: &[&str] = &[
+    "zk_znode_count",
+    "zk_watch_count",
+    "zk_ephemerals_count",
+    "zk_open_file_descriptor_count",
+    "zk_max_file_descriptor_count",
+];
+
+/// Counters whose names do not end in `_count`.
+const OTHER_COUNTERS: &[&str] = &["zk_packets_received", "zk_packets_sent"];
+
+/// Prefixes of a summary's statistics in 3.6+ `mntr` (`zk_avg_…`, `zk_p99_…`): values of
+/// the moment, not counts, except `zk_cnt_`.
+fn is_statistic(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("zk_") else {
+        return false;
+    };
+    let prefix = &rest[..rest.bytes().position(|b| b == b'_').unwrap_or(rest.len())];
+    matches!(prefix, "avg" | "min" | "max" | "sum")
+        || (prefix.len() > 1
+            && prefix.starts_with('p')
+            && prefix[1..].bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Whether ZooKeeper's name says this number counts events.
+fn is_counter(name: &str) -> bool {
+    name.starts_with("zk_cnt_")
+        || OTHER_COUNTERS.contains(&name)
+        || (name.ends_with("_count") && !CURRENT_COUNTS.contains(&name) && !is_statistic(name))
+}
+
+/// The family that `zk_up` is, always first and always alone.
+const UP: &str = "zk_up";
+
+/// Where a piece of text is in the string of names (`names` in `page`).
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+impl Span {
+    /// From `start` to the end of `names`.
+    fn since(start: usize, names: &str) -> Span {
+        Span {
+            start,
+            end: names.len(),
+        }
+    }
+
+    #[inline]
+    fn of(self, names: &str) -> &str {
+        &names[self.start..self.end]
+    }
+}
+
+/// A piece of a series' text: a slice of the answer itself when it needs no change, as
+/// most names and values do, else a slice of `names`.
+#[derive(Debug, Clone, Copy)]
+enum Piece<'e> {
+    Answer(&'e str),
+    Names(Span),
+}
+
+impl<'e> Piece<'e> {
+    #[inline]
+    fn of<'a>(self, names: &'a str) -> &'a str
+    where
+        'e: 'a,
+    {
+        match self {
+            Piece::Answer(text) => text,
+            Piece::Names(span) => span.of(names),
+        }
+    }
+}
+
+/// What a family's HELP adds to the mntr name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Note {
+    None,
+    InSeconds,
+    /// Text, shown as the value of this label.
+    Label(&'static str),
+}
+
+/// One mntr line, as the sample it becomes.
+#[derive(Debug)]
+struct Series<'e> {
+    family: Piece<'e>,
+    kind: Kind,
+    /// The mntr name, cleaned up, for the family's HELP.
+    name: Cow<'e, str>,
+    /// Whether the family's name is more than the mntr name.
+    renamed: bool,
+    note: Note,
+    /// `a="x",b="y"`, sorted by name; empty for none.
+    labels: Span,
+    value: Piece<'e>,
+}
+
+/// A family on the page.
+struct Family<'e> {
+    name: Piece<'e>,
+    kind: Kind,
+    /// Its HELP, TYPE and samples, in `out`.
+    block: Span,
+    /// Whether the series without labels is taken.
+    bare: bool,
+    shown: bool,
+    /// Its samples that came after another family's, in `late`: the first and the last.
+    late: Option<(usize, usize)>,
+}
+
+/// The page as it is written, one line of mntr at a time.
+///
+/// Samples go straight to the page while their family is the last one on it, as in every
+/// answer ZooKeeper gives. A sample of an earlier family waits in `late`, and the page is
+/// put together again at the end, each family's late samples after its block.
+struct Page<'e> {
+    out: String,
+    /// Family names that are not the mntr name as it is, and label sets.
+    names: String,
+    families: Vec<Family<'e>>,
+    /// Families by name.
+    by_name: HashTable<usize>,
+    /// Series with labels, by family and label set.
+    labelled: HashTable<(usize, Span)>,
+    hasher: RandomState,
+    late: String,
+    /// Each late sample: where it is in `late`, and the next one of its family.
+    late_samples: Vec<(Span, usize)>,
+    /// Room for a line's labels, reused from line to line.
+    labels: Vec<(Cow<'e, str>, Cow<'e, str>)>,
+}
+
+/// The Prometheus page of the `mntr` answer; `up` says whether the server answered (with
+/// `up` false, `mntr` is empty).
+pub fn page(mntr: &str, up: bool) -> String {
+    // A page holds each name three times (HELP, TYPE, sample), a line being 40 bytes or so.
+    let lines = mntr.len() / 32;
+    let mut page = Page {
+        out: String::with_capacity(4 * mntr.len() + 64 * lines + 256),
+        names: String::with_capacity(mntr.len() / 2),
+        families: Vec::with_capacity(lines),
+        by_name: HashTable::with_capacity(lines),
+        labelled: HashTable::new(),
+        hasher: RandomState::default(),
+        late: String::new(),
+        late_samples: Vec::new(),
+        labels: Vec::new(),
+    };
+    page.out
+        .push_str("# HELP zk_up 1 when ZooKeeper answered mntr, else 0.\n# TYPE zk_up gauge\n");
+    page.out
+        .push_str(if up { "zk_up 1\n" } else { "zk_up 0\n" });
+    for entry in mntr::entries(mntr) {
+        page.add(&entry);
+    }
+    page.finish()
+}
+
+impl<'e> Page<'e> {
+    fn add(&mut self, entry: &Entry<'e>) {
+        let Some(series) = plan(entry, &mut self.names, &mut self.labels) else {
+            return;
+        };
+        let name = series.family.of(&self.names);
+        if name == UP {
+            return;
+        }
+        let hash = hash_name(&self.hasher, name);
+        let (families, names) = (&self.families, &self.names);
+        let found = self
+            .by_name
+            .find(hash, |&f| families[f].name.of(names) == name);
+        let f = match found {
+            Some(&f) => f,
+            None => {
+                let f = self.families.len();
+                self.families.push(Family {
+                    name: series.family,
+                    kind: series.kind,
+                    block: Span::since(self.out.len(), &self.out),
+                    bare: false,
+                    shown: true,
+                    late: None,
+                });
+                let (families, names, hasher) = (&self.families, &self.names, &self.hasher);
+                self.by_name
+                    .insert_unique(hash, f, |&f| hash_name(hasher, families[f].name.of(names)));
+                self.push_header(f, &series);
+                f
+            }
+        };
+        let family = &mut self.families[f];
+        // A name already taken by another type: left out rather than break the page.
+        if family.kind != series.kind {
+            return;
+        }
+        if series.labels.start == series.labels.end {
+            if std::mem::replace(&mut family.bare, true) {
+                return;
+            }
+        } else {
+            let labels = series.labels.of(&self.names);
+            let hash = self.hasher.hash_one((f, labels));
+            let names = &self.names;
+            let taken = self
+                .labelled
+                .find(hash, |&(g, other)| g == f && other.of(names) == labels);
+            if taken.is_some() {
+                return;
+            }
+            let hasher = &self.hasher;
+            self.labelled
+                .insert_unique(hash, (f, series.labels), |&(g, other)| {
+                    hasher.hash_one((g, other.of(names)))
+                });
+        }
+        if family.block.end == self.out.len() {
+            push_sample(&mut self.out, &self.names, &series);
+            family.block.end = self.out.len();
+        } else {
+            let start = self.late.len();
+            push_sample(&mut self.late, &self.names, &series);
+            let i = self.late_samples.len();
+            self.late_samples
+                .push((Span::since(start, &self.late), usize::MAX));
+            match &mut family.late {
+                Some((_, last)) => {
+                    self.late_samples[*last].1 = i;
+                    *last = i;
+                }
+                None => family.late = Some((i, i)),
+            }
+        }
+    }
+
+    /// The HELP and TYPE lines of new family `f`, whose first series is `series`.
+    fn push_header(&mut self, f: usize, series: &Series<'e>) {
+        let out = &mut self.out;
+        let name = series.family.of(&self.names);
+        out.push_str("# HELP ");
+        out.push_str(name);
+        if !series.renamed && series.note == Note::None {
+            // The usual HELP, in one piece.
+            out.push_str(" ZooKeeper mntr.\n# TYPE ");
+        } else {
+            // The mntr name, when the family is not named so.
+            if series.renamed {
+                out.push_str(" ZooKeeper mntr ");
+                out.push_str(&series.name);
+            } else {
+                out.push_str(" ZooKeeper mntr");
+            }
+            match series.note {
+                Note::None => out.push_str(".\n# TYPE "),
+                Note::InSeconds => out.push_str(", in seconds.\n# TYPE "),
+                Note::Label(label) => {
+                    out.push_str(", as the label ");
+                    out.push_str(label);
+                    out.push_str(".\n# TYPE ");
+                }
+            }
+        }
+        out.push_str(name);
+        match series.kind {
+            Kind::Gauge => out.push_str(" gauge\n"),
+            Kind::Counter => out.push_str(" counter\n"),
+            Kind::Summary => out.push_str(" summary\n"),
+            Kind::Untyped => out.push_str(" untyped\n"),
+        }
+        self.families[f].block.end = out.len();
+    }
+
+    fn finish(mut self) -> String {
+        // Prometheus reads `X_sum` and `X_count` as part of summary `X`: such families would
+        // make a second HELP for `X`.
+        let mut name = String::new();
+        let mut hidden = false;
+        for s in 0..self.families.len() {
+            if self.families[s].kind != Kind::Summary {
+                continue;
+            }
+            for suffix in ["_sum", "_count"] {
+                name.clear();
+                name.push_str(self.families[s].name.of(&self.names));
+                name.push_str(suffix);
+                let hash = hash_name(&self.hasher, &name);
+                let (families, names) = (&self.families, &self.names);
+                let found = self
+                    .by_name
+                    .find(hash, |&f| families[f].name.of(names) == name);
+                if let Some(&f) = found {
+                    self.families[f].shown = false;
+                    hidden = true;
+                }
+            }
+        }
+        if !hidden && self.late_samples.is_empty() {
+            return self.out;
+        }
+        // zk_up, then each family shown: its block, then its late samples.
+        let first = self
+            .families
+            .first()
+            .map_or(self.out.len(), |f| f.block.start);
+        let mut page = String::with_capacity(self.out.len() + self.late.len());
+        page.push_str(&self.out[..first]);
+        for family in self.families.iter().filter(|f| f.shown) {
+            page.push_str(family.block.of(&self.out));
+            let mut next = family.late.map_or(usize::MAX, |(first, _)| first);
+            while let Some(&(sample, after)) = self.late_samples.get(next) {
+                page.push_str(sample.of(&self.late));
+                next = after;
+            }
+        }
+        page
+    }
+}
+
+/// The hash of a family's name.
+fn hash_name(hasher: &RandomState, name: &str) -> u64 {
+    let mut state = hasher.build_hasher();
+    state.write(name.as_bytes());
+    state.finish()
+}
+
+/// One sample line of `series`.
+#[inline]
+fn push_sample(out: &mut String, names: &str, series: &Series<'_>) {
+    out.push_str(series.family.of(names));
+    if series.labels.start != series.labels.end {
+        out.push('{');
+        out.push_str(series.labels.of(names));
+        out.push('}');
+    }
+    out.push(' ');
+    out.push_str(series.value.of(names));
+    out.push('\n');
+}
+
+/// The series of one line, its text written to `names`; None when it cannot be one.
+/// `labels` is room for the line's labels, reused from line to line.
+fn plan<'e>(
+    entry: &Entry<'e>,
+    names: &mut String,
+    labels: &mut Vec<(Cow<'e, str>, Cow<'e, str>)>,
+) -> Option<Series<'e>> {
+    let name = match entry.plain {
+        true => Cow::Borrowed(entry.name),
+        false => metric_name(entry.name),
+    };
+    labels.clear();
+    if !entry.labels.is_empty() {
+        let cleaned = entry.labels.iter();
+        labels.extend(cleaned.map(|label| (label_name(label.name), label.value.text())));
+    }
+
+    // The family's name: the mntr name, and what follows from the value.
+    let (kind, note, head, suffix) = match entry.value {
+        Value::Text(text) => {
+            let (suffix, label) = match &*name {
+                "zk_server_state" | "zk_peer_state" => ("", "state"),
+                "zk_version" => ("_info", "version"),
+                _ => ("_info", "value"),
+            };
+            labels.push((label.into(), text.into()));
+            (Kind::Gauge, Note::Label(label), &*name, suffix)
+        }
+        Value::Number(_) | Value::Float(_) => {
+            let millis = name.strip_suffix("_ms");
+            let quantile = match labels.is_empty() {
+                true => None,
+                false => labels.iter_mut().find(|(label, _)| label == "quantile"),
+            };
+            let kind = if let Some((_, value)) = quantile {
+                // Prometheus reads a quantile as a number: written as one, or left out.
+                match Value::read(value.as_ref()) {
+                    Value::Number(_) => {}
+                    Value::Float(number) => {
+                        let mut text = String::new();
+                        push_float(&mut text, number);
+                        *value = text.into();
+                    }
+                    Value::Text(_) => return None,
+                }
+                Kind::Summary
+            } else if is_counter(&name) {
+                Kind::Counter
+            } else if millis.is_none() && name.ends_with("_count") {
+                Kind::Untyped
+            } else {
+                Kind::Gauge
+            };
+            // A counter counts events, whatever their unit: its value stays.
+            let note = match millis.is_some() && kind != Kind::Counter {
+                true => Note::InSeconds,
+                false => Note::None,
+            };
+            let (head, unit) = match millis {
+                Some(head) => (head, "_seconds"),
+                None => (&*name, ""),
+            };
+            let suffix = match (unit, kind) {
+                ("", Kind::Counter) => "_total",
+                ("", _) => "",
+                (_, Kind::Counter) => "_seconds_total",
+                (_, _) => "_seconds",
+            };
+            (kind, note, head, suffix)
+        }
+    };
+    let family = match (&name, suffix) {
+        (Cow::Borrowed(name), "") => Piece::Answer(name),
+        _ => {
+            let start = names.len();
+            names.push_str(head);
+            names.push_str(suffix);
+            Piece::Names(Span::since(start, names))
+        }
+    };
+
+    let labels_start = names.len();
+    if !labels.is_empty() {
+        labels.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+        let reserved = labels.iter().any(|(label, _)| label.starts_with("__"));
+        let repeated = labels.windows(2).any(|pair| pair[0].0 == pair[1].0);
+        if reserved || repeated {
+            return None;
+        }
+        for (i, (label, value)) in labels.iter().enumerate() {
+            if i > 0 {
+                names.push(',');
+            }
+            names.push_str(label);
+            names.push_str("=\"");
+            push_label_value(names, value);
+            names.push('"');
+        }
+    }
+    let labels = Span::since(labels_start, names);
+
+    let value_start = names.len();
+    let value = match (entry.value, note) {
+        (Value::Text(_), _) => Piece::Answer("1"),
+        (Value::Number(text), Note::InSeconds) => {
+            push_thousandth(names, text);
+            Piece::Names(Span::since(value_start, names))
+        }
+        (Value::Number(text), _) => Piece::Answer(text),
+        (Value::Float(number), Note::InSeconds) => {
+            push_float(names, number / 1000.0);
+            Piece::Names(Span::since(value_start, names))
+        }
+        (Value::Float(number), _) => {
+            push_float(names, number);
+            Piece::Names(Span::since(value_start, names))
+        }
+    };
+    Some(Series {
+        family,
+        kind,
+        name,
+        renamed: !suffix.is_empty(),
+        note,
+        labels,
+        value,
+    })
+}
+
+/// Bytes allowed in a label name; metric names also allow `:`.
+const LABEL_NAME: u8 = 1;
+const METRIC_NAME: u8 = 2;
+
+/// For each byte, which names may hold it.
+static NAME_BYTES: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        if byte.is_ascii_alphanumeric() || byte == b'_' {
+            table[b] = LABEL_NAME | METRIC_NAME;
+        } else if byte == b':' {
+            table[b] = METRIC_NAME;
+        }
+        b += 1;
+    }
+    table
+};
+
+/// `key` as a metric name: letters, digits, `_` and `:`, not starting with a digit. Every
+/// other character becomes `_`, and `_` goes before a leading digit or an empty name.
+/// Borrowed when it is one already, as every key ZooKeeper prints.
+fn metric_name(key: &str) -> Cow<'_, str> {
+    clean_name(key, METRIC_NAME)
+}
+
+/// `name` as a label name: as a metric name, but without `:`.
+fn label_name(name: &str) -> Cow<'_, str> {
+    clean_name(name, LABEL_NAME)
+}
+
+fn clean_name(name: &str, kind: u8) -> Cow<'_, str> {
+    let allowed = |b: u8| NAME_BYTES[usize::from(b)] & kind != 0;
+    let starts_well = name.bytes().next().is_some_and(|b| !b.is_ascii_digit());
+    if starts_well && name.bytes().all(allowed) {
+        return Cow::Borrowed(name);
+    }
+    let mut clean = String::with_capacity(name.len() + 1);
+    if !starts_well {
+        clean.push('_');
+    }
+    clean.extend(name.chars().map(|c| match u8::try_from(c) {
+        Ok(b) if allowed(b) => c,
+        _ => '_',
+    }));
+    Cow::Owned(clean)
+}
+
+/// A label value between its quotes: `\`, `"` and line feeds escaped.
+fn push_label_value(out: &mut String, text: &str) {
+    let mut start = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        let escaped = match byte {
+            b'\\' => "\\\\",
+            b'"' => "\\\"",
+            b'\n' => "\\n",
+            _ => continue,
+        };
+        out.push_str(&text[start..i]);
+        out.push_str(escaped);
+        start = i + 1;
+    }
+    out.push_str(&text[start..]);
+}
+
+/// A number Prometheus reads: `NaN`, `+Inf`, `-Inf`, or decimal digits.
+fn push_float(out: &mut String, number: f64) {
+    if number.is_nan() {
+        out.push_str("NaN");
+    } else if number.is_infinite() {
+        out.push_str(if number > 0.0 { "+Inf" } else { "-Inf" });
+    } else {
+        let _ = write!(out, "{number}");
+    }
+}
+
+/// `text`, a number in JSON's syntax, divided by 1000: for decimals, the point moves three
+/// digits to the left, so `1500` is `1.5` with no rounding on the way.
+fn push_thousandth(out: &mut String, text: &str) {
+    if text == "0" {
+        return out.push('0');
+    }
+    if text.bytes().any(|b| b == b'e' || b == b'E') {
+        return push_float(out, text.parse::<f64>().unwrap_or(f64::NAN) / 1000.0);
+    }
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(digits) => ("-", digits),
+        None => ("", text),
+    };
+    let (integer, fraction) = match digits.bytes().position(|b| b == b'.') {
+        Some(point) => (&digits[..point], &digits[point + 1..]),
+        None => (digits, ""),
+    };
+    let (kept, moved) = integer.split_at(integer.len().saturating_sub(3));
+    out.push_str(sign);
+    out.push_str(if kept.is_empty() { "0" } else { kept });
+    let point = out.len();
+    out.push('.');
+    for _ in moved.len()..3 {
+        out.push('0');
+    }
+    out.push_str(moved);
+    out.push_str(fraction);
+    // Trailing zeros go, and the point with them when nothing follows it.
+    let decimals = out[point..].trim_end_matches('0').len();
+    out.truncate(if decimals == 1 {
+        point
+    } else {
+        point + decimals
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::mntr::SAMPLE;
+
+    fn page_of(mntr: &str) -> String {
+        page(mntr, true)
+    }
+
+    #[test]
+    fn follows_the_conventions() {
+        let sample = page_of(SAMPLE);
+        for line in [
+            "# TYPE zk_up gauge\nzk_up 1\n",
+            "# TYPE zk_avg_latency gauge\nzk_avg_latency 0.5\n",
+            "# TYPE zk_znode_count untyped\nzk_znode_count 5\n",
+            "# TYPE zk_packets_received_total counter\nzk_packets_received_total 21\n",
+            "# TYPE zk_looking_count_total counter\nzk_looking_count_total 0\n",
+            "zk_cnt_jvm_pause_time_seconds_total 4\n",
+            "# HELP zk_p99_jvm_pause_time_seconds ZooKeeper mntr zk_p99_jvm_pause_time_ms, in \
+             seconds.\n# TYPE zk_p99_jvm_pause_time_seconds gauge\n\
+             zk_p99_jvm_pause_time_seconds 1.5\n",
+            "zk_max_client_response_size -1\n",
+            "# TYPE zk_fsynctime summary\nzk_fsynctime{quantile=\"0.5\"} NaN\n\
+             zk_fsynctime{quantile=\"0.99\"} 12\n",
+            "# HELP zk_server_state ZooKeeper mntr, as the label state.\n\
+             # TYPE zk_server_state gauge\nzk_server_state{state=\"leader\"} 1\n",
+            "zk_peer_state{state=\"leading - broadcast\"} 1\n",
+            "zk_version_info{version=\"3.8.0-abc, built on 2024-12-29 17:54 UTC\"} 1\n",
+        ] {
+            assert!(sample.contains(line), "{line} missing from:\n{sample}");
+        }
+        assert!(sample.starts_with("# HELP zk_up "));
+        assert_eq!(
+            page("", false),
+            "# HELP zk_up 1 when ZooKeeper answered mntr, else 0.\n# TYPE zk_up gauge\nzk_up 0\n"
+        );
+    }
+
+    #[test]
+    fn labels_are_escaped() {
+        let page = page_of("zk_odd\tsay \"hi\" \\ there\n");
+        assert!(
+            page.contains(r#"zk_odd_info{value="say \"hi\" \\ there"} 1"#),
+            "{page}"
+        );
+        let page = page_of("zk_odd{a=\"x\\\"y\\\\z\\q\"}\t1\n");
+        assert!(page.contains(r#"zk_odd{a="x\"y\\zq"} 1"#), "{page}");
+    }
+
+    #[test]
+    fn a_name_taken_by_another_type_is_left_out() {
+        let mntr = "zk_up\t7\nzk_thing\t1\nzk_thing{quantile=\"1\"}\t2\n";
+        let page = page_of(mntr);
+        assert_eq!(page.matches("# TYPE zk_up ").count(), 1);
+        assert!(page.contains("zk_up 1\n") && !page.contains("zk_up 7"));
+        assert_eq!(page.matches("# TYPE zk_thing ").count(), 1);
+        assert!(
+            page.ends_with("# TYPE zk_thing gauge\nzk_thing 1\n"),
+            "{page}"
+        );
+        assert!(!page.contains("quantile"), "{page}");
+    }
+
+    #[test]
+    fn zk_up_is_never_forged() {
+        let page =
+            page_of("zk_up{a=\"b\"}\t1\nzk_up\t0\nzk_up{quantile=\"0.5\"}\t1\nzk_up\ttext\n");
+        let up = page
+            .lines()
+            .filter(|l| l.starts_with("zk_up ") || l.starts_with("zk_up{"));
+        assert_eq!(up.collect::<Vec<_>>(), ["zk_up 1"], "{page}");
+        assert!(page.contains("zk_up_info{value=\"text\"} 1\n"), "{page}");
+    }
+
+    #[test]
+    fn names_are_cleaned_up() {
+        let page = page_of(
+            "zk-a.b\t1\n9lives\t2\n{x=\"1\"}\t3\nzk:c\t4\nzk_é\t5\n\
+             zk_d{my-label=\"1\",a:b=\"2\",7=\"3\"}\t6\nzk_v\tx\n",
+        );
+        for line in [
+            "\nzk_a_b 1\n",
+            "\n_9lives 2\n",
+            "\n_{x=\"1\"} 3\n",
+            "\nzk:c 4\n",
+            "\nzk__ 5\n",
+            "\nzk_d{_7=\"3\",a_b=\"2\",my_label=\"1\"} 6\n",
+            "# HELP zk_a_b ZooKeeper mntr.\n",
+            "# HELP zk_v_info ZooKeeper mntr zk_v, as the label value.\n",
+        ] {
+            assert!(page.contains(line), "{line} missing from:\n{page}");
+        }
+    }
+
+    #[test]
+    fn lines_whose_labels_cannot_be_valid_are_left_out() {
+        let page = page_of(
+            "zk_a{x=\"1\",x=\"2\"}\t1\n\
+             zk_a{x-y=\"1\",x_y=\"2\"}\t2\n\
+             zk_a{__name__=\"x\"}\t3\n\
+             zk_a{-_x=\"x\"}\t4\n\
+             zk_server_state{state=\"x\"}\tleader\n\
+             zk_b{value=\"1\"}\ttext\n\
+             zk_b{version=\"1\"}\tkept\n\
+             zk_c{quantile=\"high\"}\t5\n\
+             zk_c{quantile=\"\"}\t6\n\
+             zk_a{x=\"3\"}\t7\n",
+        );
+        assert_eq!(
+            page.lines()
+                .filter(|l| !l.starts_with('#'))
+                .collect::<Vec<_>>(),
+            [
+                "zk_up 1",
+                "zk_b_info{value=\"kept\",version=\"1\"} 1",
+                "zk_a{x=\"3\"} 7"
+            ],
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn quantiles_are_written_as_numbers() {
+        let page = page_of(
+            "zk_q{quantile=\"0.5\"}\t1\nzk_q{quantile=\"+1\"}\t2\nzk_q{quantile=\"nan\"}\t3\n\
+             zk_q{quantile=\"1.\"}\t4\nzk_q{quantile=\"-Infinity\"}\t5\n",
+        );
+        assert!(
+            page.ends_with(
+                "# TYPE zk_q summary\nzk_q{quantile=\"0.5\"} 1\nzk_q{quantile=\"1\"} 2\n\
+                 zk_q{quantile=\"NaN\"} 3\nzk_q{quantile=\"-Inf\"} 5\n"
+            ),
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn a_series_comes_once_and_a_family_together() {
+        let page = page_of(
+            "zk_a{x=\"1\"}\t1\nzk_b\t2\nzk_a{x=\"2\"}\t3\nzk_a{x=\"1\"}\t4\n\
+             zk_a{y=\"1\",x=\"1\"}\t5\nzk_a{x=\"1\", y=\"1\"}\t6\nzk_a\t7\nzk_a\t8\n\
+             zk_c_ms\t9\nzk_c_seconds\t10\n",
+        );
+        assert!(
+            page.contains(
+                "# TYPE zk_a gauge\nzk_a{x=\"1\"} 1\nzk_a{x=\"2\"} 3\nzk_a{x=\"1\",y=\"1\"} 5\n\
+                 zk_a 7\n# HELP zk_b"
+            ),
+            "{page}"
+        );
+        assert!(page.ends_with("# TYPE zk_c_seconds gauge\nzk_c_seconds 0.009\n"));
+    }
+
+    #[test]
+    fn a_summary_keeps_its_sum_and_count_names() {
+        for mntr in [
+            "zk_znode{quantile=\"0.5\"}\t1\nzk_znode_sum\t2\nzk_znode_count\t3\nzk_znode_x\t4\n",
+            "zk_znode_sum\t2\nzk_znode_count\t3\nzk_znode{quantile=\"0.5\"}\t1\nzk_znode_x\t4\n",
+        ] {
+            let page = page_of(mntr);
+            assert!(!page.contains("zk_znode_sum") && !page.contains("zk_znode_count"));
+            assert!(page.contains("zk_znode{quantile=\"0.5\"} 1\n"), "{page}");
+            assert!(page.contains("zk_znode_x 4\n"), "{page}");
+        }
+    }
+
+    #[test]
+    fn every_value_is_a_prometheus_number() {
+        let page = page_of(
+            "zk_a\t+1\nzk_b\t1e999\nzk_c\t-Infinity\nzk_d\t1.0E-4\nzk_e_ms\t1e3\nzk_f_ms\tNaN\n\
+             zk_g_ms\t-0\nzk_h\t-0.0\n",
+        );
+        let values: Vec<&str> = page
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.split(' ').nth(1).unwrap())
+            .collect();
+        assert_eq!(
+            values,
+            ["1", "1", "+Inf", "-Inf", "1.0E-4", "1", "NaN", "-0", "-0.0"]
+        );
+    }
+
+    #[test]
+    fn milliseconds_move_the_point() {
+        for (ms, seconds) in [
+            ("0", "0"),
+            ("0.0", "0"),
+            ("7", "0.007"),
+            ("1500", "1.5"),
+            ("1000", "1"),
+            ("12.5", "0.0125"),
+            ("-1", "-0.001"),
+            ("1234567.8", "1234.5678"),
+            ("2.5E3", "2.5"),
+        ] {
+            let mut out = String::new();
+            push_thousandth(&mut out, ms);
+            assert_eq!(out, seconds, "{ms}");
+            let number: f64 = ms.parse().unwrap();
+            let error = out.parse::<f64>().unwrap() - number / 1000.0;
+            assert!(error.abs() <= 1e-12 * number.abs(), "{ms}");
+        }
+    }
+
+    #[test]
+    fn odd_bytes_stay_inside_their_labels() {
+        let page = page_of("zk_t\ta\"b\\c\u{1}\r\u{7f}\u{fffd}}\nzk_u{a=\"\r\"}\t1\n");
+        assert!(
+            page.contains("zk_t_info{value=\"a\\\"b\\\\c\u{1}\r\u{7f}\u{fffd}}\"} 1\n"),
+            "{page}"
+        );
+        assert!(page.contains("zk_u{a=\"\r\"} 1\n"), "{page}");
+    }
+
+    /// 1 MiB of `zk_a{b="N"}` lines, all distinct: every one on the page, in order, at once.
+    #[test]
+    fn a_megabyte_of_labelled_lines_is_converted_whole() {
+        let mut mntr = String::new();
+        let mut n = 0;
+        while mntr.len() < 1024 * 1024 {
+            let _ = writeln!(mntr, "zk_a{{b=\"{n}\"}}\t{n}");
+            n += 1;
+        }
+        let page = page_of(&mntr);
+        let mut lines = page.lines();
+        assert_eq!(lines.nth(2), Some("zk_up 1"));
+        assert_eq!(lines.next(), Some("# HELP zk_a ZooKeeper mntr."));
+        assert_eq!(lines.next(), Some("# TYPE zk_a gauge"));
+        let mut seen = 0;
+        for (i, line) in lines.enumerate() {
+            assert_eq!(line, format!("zk_a{{b=\"{i}\"}} {i}"));
+            seen += 1;
+        }
+        assert_eq!(seen, n);
+    }
+}

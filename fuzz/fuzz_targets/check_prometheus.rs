@@ -28,7 +28,9 @@ pub fn check(page: &str) -> Result<(), String> {
     for (n, line) in body.split('\n').enumerate() {
         let at = |problem: String| format!("line {}: {problem}: {line:?}", n + 1);
         if let Some(rest) = line.strip_prefix("# HELP ") {
-            let (name, text) = rest.split_once(' ').ok_or_else(|| at("no help text".into()))?;
+            let (name, text) = rest
+                .split_once(' ')
+                .ok_or_else(|| at("no help text".into()))?;
             metric_name(name).map_err(at)?;
             help_text(text).map_err(at)?;
             let family = family_of(&families, name);
@@ -44,7 +46,10 @@ pub fn check(page: &str) -> Result<(), String> {
         } else if let Some(rest) = line.strip_prefix("# TYPE ") {
             let (name, kind) = rest.split_once(' ').ok_or_else(|| at("no type".into()))?;
             metric_name(name).map_err(at)?;
-            if !matches!(kind, "counter" | "gauge" | "summary" | "untyped" | "histogram") {
+            if !matches!(
+                kind,
+                "counter" | "gauge" | "summary" | "untyped" | "histogram"
+            ) {
                 return Err(at(format!("unknown type {kind}")));
             }
             let family = family_of(&families, name);
@@ -229,7 +234,9 @@ fn float(text: &str) -> Result<(), String> {
     }
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
     let decimal = !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit() || b"eE.+-".contains(&b))
+        && digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b"eE.+-".contains(&b))
         && digits.starts_with(|c: char| c.is_ascii_digit() || c == '.');
     match text.parse::<f64>() {
         Ok(number) if decimal && number.is_finite() => Ok(()),

@@ -148,27 +148,13 @@ fn real_server_probes_and_metrics() {
     assert!(page.contains("zk_server_state{state=\"standalone\"} 1\n"));
 
     let (out, _) = zkpod("zookeeper-metrics", &["--format=json", &port]);
-    let checked = Command::new(PYTHON)
-        .arg("-c")
-        .arg(
-            "import json, sys\nd = json.load(sys.stdin)\n\
+    let checked = python_with_input(
+        "import json, sys\nd = json.load(sys.stdin)\n\
              assert d['zk_server_state'] == 'standalone', d\n\
              assert isinstance(d['zk_znode_count'], int) and d['zk_znode_count'] >= 5\n\
              assert isinstance(d['zk_avg_latency'], float)\nprint(len(d))",
-        )
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut checked = checked;
-    checked
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&out.stdout)
-        .unwrap();
-    let checked = checked.wait_with_output().unwrap();
+        &out.stdout,
+    );
     assert!(checked.status.success(), "{}", stderr(&checked));
     assert!(stdout(&checked).trim().parse::<usize>().unwrap() > 100);
 }
@@ -481,28 +467,28 @@ fn an_odd_answer_still_gives_a_valid_page_and_object() {
 
     let (out, _) = zkpod("zookeeper-metrics", &["--format", "json", &port]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let checked = Command::new(PYTHON)
-        .arg("-c")
-        .arg(
-            "import json, sys\nd = json.load(sys.stdin)\n\
+    let checked = python_with_input(
+        "import json, sys\nd = json.load(sys.stdin)\n\
              assert d['zk-c.x'] == 1 and d['zk_e'] is None and d['zk_f'] is None, d\n\
              assert d['zk_up'] == 7 and d['zk_a'] == 9, d\n\
              assert d['zk_version'] == '3.8.0 \"quoted\" \\\\ back\\x01slash', d",
-        )
+        &out.stdout,
+    );
+    assert!(checked.status.success(), "{}", stderr(&checked));
+}
+
+/// Debian's python3 running `script` with `input` on its stdin.
+fn python_with_input(script: &str, input: &[u8]) -> Output {
+    let mut child = Command::new(PYTHON)
+        .arg("-c")
+        .arg(script)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut checked = checked;
-    checked
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&out.stdout)
-        .unwrap();
-    let checked = checked.wait_with_output().unwrap();
-    assert!(checked.status.success(), "{}", stderr(&checked));
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
 }
 
 /// One HTTP request to 127.0.0.1:`port`; the whole answer.

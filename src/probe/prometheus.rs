@@ -2,17 +2,17 @@
 //! first.
 //!
 //! Names are the mntr keys, made to follow Prometheus' conventions: milliseconds (a name
-//! ending in `_ms`) become seconds (`_seconds`, the value divided by 1000), counters end in `_total`, keys
-//! with a `quantile` label form summaries, and text becomes a series with the text as a label
-//! (`zk_server_state{state="leader"} 1`, `zk_version_info{version="…"} 1`).
+//! ending in `_ms`) become seconds (`_seconds`, the value divided by 1000), counters end in
+//! `_total`, keys with a `quantile` label form summaries, and text becomes a series with the
+//! text as a label (`zk_server_state{state="leader"} 1`, `zk_version_info{version="…"} 1`).
 //!
 //! Whatever the answer holds, the page is one Prometheus accepts: names are cleaned up, and a
 //! line that cannot be made a valid series (a label name twice, a reserved label name, a
 //! quantile that is not a number, a family or series already on the page) is left out. The
 //! README lists the rules.
 //!
-//! It takes time in proportion to the answer: each line is read once into one string of
-//! names, labels and values, and families and series are found again by hashing.
+//! It takes time in proportion to the answer: each line is read once, names and values that
+//! need no change are borrowed from it, and families and series are found again by hashing.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;

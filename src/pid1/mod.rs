@@ -142,19 +142,22 @@ fn wait_for(child: Pid, signals: &Signals, grace: Option<Duration>) -> u8 {
             }
         }
         // Signals of several children merge into one SIGCHLD: reap until none is left.
-        if let Some(status) = reap(child) {
+        if let Some(status) = reap(Some(child)) {
             return status;
         }
     }
 }
 
-/// Reap every exited child. Returns the exit status once `child` is among them.
-fn reap(child: Pid) -> Option<u8> {
+/// Reap every exited child. Returns the exit status once `child` is among them; with no
+/// child of its own (an empty server still waiting), it only reaps orphans.
+pub fn reap(child: Option<Pid>) -> Option<u8> {
     let mut result = None;
     loop {
         match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(pid, code)) if pid == child => result = Some(code as u8),
-            Ok(WaitStatus::Signaled(pid, sig, _)) if pid == child => result = Some(128 + sig as u8),
+            Ok(WaitStatus::Exited(pid, code)) if Some(pid) == child => result = Some(code as u8),
+            Ok(WaitStatus::Signaled(pid, sig, _)) if Some(pid) == child => {
+                result = Some(128 + sig as u8)
+            }
             Ok(WaitStatus::StillAlive) | Err(_) => return result,
             Ok(_) => {} // an orphan, reaped
         }

@@ -218,6 +218,11 @@ pub fn mode(srvr: &str) -> Option<&str> {
         .map(str::trim)
 }
 
+/// Whether a server in this mode serves clients: it is in a quorum, or runs alone.
+pub fn serves(mode: &str) -> bool {
+    matches!(mode, "leader" | "follower" | "observer" | "standalone")
+}
+
 /// A short, one-line rendering of an unexpected answer.
 pub fn unexpected(reply: &str) -> String {
     format!("unexpected answer {}", quote(reply.trim_end()))

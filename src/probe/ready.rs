@@ -100,7 +100,7 @@ pub fn alive_verdict(ruok: &str) -> std::result::Result<(), String> {
 /// What a `srvr` answer says: serving, or why not, in one line.
 pub fn serving_verdict(srvr: &str) -> std::result::Result<(), String> {
     match fourlw::mode(srvr) {
-        Some("leader" | "follower" | "observer" | "standalone") => Ok(()),
+        Some(mode) if fourlw::serves(mode) => Ok(()),
         // Shown escaped unless a plain word: it goes to the kubelet's events.
         Some(mode) => Err(format!(
             "not serving: Mode: {}",

@@ -26,7 +26,6 @@ use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::Signal;
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 
 use super::identity::Member;
 use crate::cli::error::{Error, Result};
@@ -142,9 +141,7 @@ pub fn ask(member: &Member, port: u16) -> Peer {
     }
     match fourlw::ask(&server, "srvr", ASK_TIMEOUT) {
         Ok(srvr) => match fourlw::mode(&srvr) {
-            Some(mode @ ("leader" | "follower" | "observer" | "standalone")) => {
-                Peer::Serving(mode.to_owned())
-            }
+            Some(mode) if fourlw::serves(mode) => Peer::Serving(mode.to_owned()),
             _ => Peer::NotServing,
         },
         Err(Failure::NotServing) => Peer::NotServing,
@@ -240,9 +237,7 @@ fn watch(signals: &Signals, others: &[Member], port: u16, new: &AtomicBool) -> R
                     }
                     // As PID 1, zkpod reaps what exec probes leave behind while it waits too.
                     Ok(Signal::SIGCHLD) => {
-                        while let Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) =
-                            waitpid(None, Some(WaitPidFlag::WNOHANG))
-                        {}
+                        crate::pid1::reap(None);
                     }
                     _ => {}
                 }

@@ -97,15 +97,18 @@ pub fn plan(settings: &Settings, names: impl FnOnce() -> Result<HostNames>) -> R
         }
     };
     let dirs = &settings.dirs;
-    // The guard is for the server zkpod starts itself: a voter of an ensemble.
+    // The guard is for the server zkpod starts itself: a voter of an ensemble, whose data
+    // directories hold no history.
     let empty_voter = match identity.myid {
-        Some(_) if !identity.observer && settings.launch.command.is_empty() => {
-            !empty_disk::has_history(&[&dirs.data, &dirs.data_log])?
+        Some(myid) if !identity.observer && settings.launch.command.is_empty() => {
+            (!empty_disk::has_history(&[&dirs.data, &dirs.data_log])?).then_some(myid)
         }
-        _ => false,
+        _ => None,
     };
-    let guard = match identity.myid {
-        Some(myid) if empty_voter && !settings.launch.unsafe_start_empty => Some(Guard {
+    let unsafe_start_empty = settings.launch.unsafe_start_empty;
+    let guard = empty_voter
+        .filter(|_| !unsafe_start_empty)
+        .map(|myid| Guard {
             myid,
             others: identity
                 .members
@@ -114,9 +117,7 @@ pub fn plan(settings: &Settings, names: impl FnOnce() -> Result<HostNames>) -> R
                 .cloned()
                 .collect(),
             client_port: settings.ports.client,
-        }),
-        _ => None,
-    };
+        });
     Ok(Plan {
         files,
         myid,
@@ -131,7 +132,7 @@ pub fn plan(settings: &Settings, names: impl FnOnce() -> Result<HostNames>) -> R
             grace: settings.launch.grace,
         },
         guard,
-        unguarded_empty_start: empty_voter && settings.launch.unsafe_start_empty,
+        unguarded_empty_start: empty_voter.is_some() && unsafe_start_empty,
     })
 }
 

@@ -185,13 +185,8 @@ fn first_label(rest: &str) -> Result<Option<(Label<'_>, &str)>, Broken> {
     Err(Broken)
 }
 
-/// The entries of an `mntr` answer. A line that is not `key<TAB>value`, or whose key has
-/// braces that do not hold `name="value"` pairs, is left out.
-pub fn parse(mntr: &str) -> Vec<Entry<'_>> {
-    entries(mntr).collect()
-}
-
-/// The entries of an `mntr` answer, one at a time, as `parse` reads them.
+/// The entries of an `mntr` answer, one at a time. A line that is not `key<TAB>value`, or
+/// whose key has braces that do not hold `name="value"` pairs, is left out.
 pub fn entries(mntr: &str) -> impl Iterator<Item = Entry<'_>> {
     let mut rest = mntr;
     std::iter::from_fn(move || {
@@ -340,6 +335,10 @@ pub(crate) const SAMPLE: &str = "zk_version\t3.8.0-abc, built on 2024-12-29 17:5
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(mntr: &str) -> Vec<Entry<'_>> {
+        entries(mntr).collect()
+    }
 
     fn labels(entry: &Entry) -> Vec<(String, String)> {
         entry

@@ -55,13 +55,22 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
     // Operators read the configuration in `kubectl logs`, as the original script printed it.
     eprint!("{}", plan.files.zoo_cfg.contents);
     crate::info!("starting {}", plan.command_line());
-    become_supervisor(plan.child, settings.launch.user.as_deref())
+    let user = settings.launch.user.as_deref();
+    become_supervisor(
+        Child {
+            user: plan.user,
+            ..plan.child
+        },
+        user,
+    )
 }
 
 /// Replace this process with `zkpod supervise … -- COMMAND`: PID 1 then keeps none of the
 /// start-up's code, heap or templates while it idles for the life of the pod. Blocked and
 /// pending signals survive execve, so a TERM that came during start-up still stops the
-/// server from starting. Where exec fails (no /proc), supervise from here.
+/// server from starting. `--user` goes across as the operator wrote it (the supervisor resolves
+/// it again, supplementary groups included). Where exec fails (no /proc), supervise from here,
+/// as `child.user`.
 fn become_supervisor(child: Child, user: Option<&str>) -> Result<u8> {
     let mut args: Vec<OsString> = vec!["zkpod".into(), "supervise".into()];
     if let Some(grace) = child.grace {
@@ -88,6 +97,5 @@ fn become_supervisor(child: Child, user: Option<&str>) -> Result<u8> {
         let err = nix::unistd::execv(&exe, &c_args).unwrap_err();
         crate::warn!("cannot re-execute as the supervisor ({err}); supervising from here");
     }
-    let user = crate::pid1::credentials::Credentials::for_child(user)?;
-    crate::pid1::supervise(Child { user, ..child })
+    crate::pid1::supervise(child)
 }

@@ -146,7 +146,7 @@ pub fn require_root_and_namespaces() {
         .map(|s| s.success())
         .unwrap_or(false);
     assert!(
-        nix_is_root(),
+        nix::unistd::Uid::effective().is_root(),
         "this test needs root (namespaces, mounts, test users)"
     );
     assert!(unshare, "`unshare --uts --mount --pid` does not work here");
@@ -167,19 +167,6 @@ pub fn default_signals(cmd: &mut Command) -> &mut Command {
             Ok(())
         })
     }
-}
-
-fn nix_is_root() -> bool {
-    // Effective uid 0, read from /proc to keep the tests free of extra crates.
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2).map(|uid| uid == "0"))
-        })
-        .unwrap_or(false)
 }
 
 /// A command run as if on a pod: its own UTS and mount namespaces, with `hostname` set and

@@ -5,7 +5,9 @@
 //! - `start`: start-zookeeper, phase by phase (flags → settings → plan → apply → exec).
 //! - `probe`: zookeeper-ready and zookeeper-metrics, built on a four-letter-word client.
 //! - `pid1`: `zkpod supervise`, the container's PID 1 (signals, spawn, credentials).
+//! - `arena`: the memory allocator that keeps short-lived commands quick.
 
+pub mod arena;
 pub mod cli;
 pub mod pid1;
 pub mod probe;

@@ -123,6 +123,24 @@ fn exit_codes_pass_through() {
 }
 
 #[test]
+fn a_child_started_without_stdin_reads_dev_null() {
+    // Started with descriptor 0 closed (`<&-`), zkpod opens /dev/null there before anything
+    // else: its child reads an empty stdin instead of failing on a closed one, and no
+    // descriptor zkpod opens for itself takes stdin's place.
+    let supervise = supervise(&["sh", "-c", "cat; echo status=$?"]);
+    let out = output(
+        Command::new("/bin/sh")
+            .args(["-c", "exec \"$@\" <&-", "sh"])
+            .arg(supervise.get_program())
+            .args(supervise.get_args()),
+    );
+    assert_eq!(
+        (stdout(&out).as_str(), stderr(&out).as_str()),
+        ("status=0\n", "")
+    );
+}
+
+#[test]
 #[ignore = "needs root and namespaces"]
 fn exit_codes_pass_through_as_pid_1() {
     require_root_and_namespaces();

@@ -6,13 +6,13 @@
 //! and unmaps a page for each new size class, which costs the probe more than its whole
 //! conversation with the server. From the block, an allocation is a few instructions and
 //! touches only the pages it uses. Memory given back is reused only when it is the newest
-//! allocation (a growing vector, a string built and dropped), so a long-lived command (PID 1,
-//! `--listen`) soon fills the block and goes on with the C allocator: the block bounds what
-//! is never reused.
+//! allocation (a growing vector, a string built and dropped): a command that may run for the
+//! life of the pod (PID 1) closes the block first thing, and takes its memory from the C
+//! allocator, which gives freed pages back.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
 /// The block's size: a probe or a start-up needs less than half of it.
 pub const SIZE: usize = 64 * 1024;
@@ -25,6 +25,19 @@ pub struct Arena {
     block: Block,
     /// Bytes of the block handed out, counted from its start.
     used: AtomicUsize,
+    /// Whether new allocations may come from the block.
+    open: AtomicBool,
+}
+
+/// zkpod's arena.
+pub static ARENA: Arena = Arena::new();
+
+/// The allocator of the zkpod binary: `ARENA`, which `close` closes.
+pub struct Global;
+
+/// Take no more memory from the arena: for commands that may run for the life of the pod.
+pub fn close() {
+    ARENA.open.store(false, Relaxed);
 }
 
 // SAFETY: the block's bytes are only reached through pointers handed out once each, by an
@@ -36,6 +49,7 @@ impl Arena {
         Arena {
             block: Block(UnsafeCell::new([0; SIZE])),
             used: AtomicUsize::new(0),
+            open: AtomicBool::new(true),
         }
     }
 
@@ -56,6 +70,9 @@ impl Arena {
 
     /// Room for `layout` in the block: its offset, or None when the block is full.
     fn bump(&self, layout: Layout) -> Option<usize> {
+        if !self.open.load(Relaxed) {
+            return None;
+        }
         let base = self.base() as usize;
         let mut used = self.used.load(Relaxed);
         loop {
@@ -107,7 +124,8 @@ unsafe impl GlobalAlloc for Arena {
             return unsafe { System.realloc(ptr, layout, new_size) };
         };
         // The newest allocation grows or shrinks where it is, when the block has room.
-        if let Some(new_end) = start.checked_add(new_size).filter(|&end| end <= SIZE)
+        if self.open.load(Relaxed)
+            && let Some(new_end) = start.checked_add(new_size).filter(|&end| end <= SIZE)
             && self
                 .used
                 .compare_exchange(start + layout.size(), new_end, Relaxed, Relaxed)
@@ -127,6 +145,21 @@ unsafe impl GlobalAlloc for Arena {
             }
         }
         new
+    }
+}
+
+// SAFETY: passed on to ARENA.
+unsafe impl GlobalAlloc for Global {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        unsafe { ARENA.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { ARENA.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        unsafe { ARENA.realloc(ptr, layout, new_size) }
     }
 }
 
@@ -194,6 +227,22 @@ mod tests {
             arena.dealloc(moved, layout(SIZE * 2, 16));
             arena.dealloc(outside, layout(64, 8));
             assert_eq!(arena.used(), 0);
+        }
+    }
+
+    #[test]
+    fn a_closed_arena_hands_out_no_more_but_takes_its_memory_back() {
+        let arena = Box::new(Arena::new());
+        unsafe {
+            let a = arena.alloc(layout(8, 8));
+            arena.open.store(false, Relaxed);
+            let b = arena.alloc(layout(8, 8));
+            assert!(arena.offset(b).is_none());
+            arena.dealloc(b, layout(8, 8));
+            let moved = arena.realloc(a, layout(8, 8), 16);
+            assert!(arena.offset(moved).is_none());
+            assert_eq!(arena.used(), 0);
+            arena.dealloc(moved, layout(16, 8));
         }
     }
 

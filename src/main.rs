@@ -12,7 +12,7 @@
 #![cfg_attr(not(test), no_main)]
 
 #[global_allocator]
-static ALLOCATOR: zkpod::arena::Arena = zkpod::arena::Arena::new();
+static ALLOCATOR: zkpod::arena::Global = zkpod::arena::Global;
 
 #[cfg(not(test))]
 #[unsafe(no_mangle)]

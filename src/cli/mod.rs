@@ -28,10 +28,11 @@ pub struct Applet {
     /// The name it also answers to through a symlink.
     pub link: Option<&'static str>,
     pub about: &'static str,
-    /// Block every signal first thing: the command may be (or become) a container's PID 1,
-    /// where a signal without a handler is dropped, and a TERM that comes while it starts up
-    /// must wait for it.
-    pub blocks_signals: bool,
+    /// The command may be (or become) a container's PID 1. It blocks every signal first
+    /// thing: there a signal without a handler is dropped, and a TERM that comes while it
+    /// starts up must wait for it. And it closes the arena (see `crate::arena`): it lives
+    /// for the life of the pod.
+    pub pid1: bool,
     /// Its flags and arguments, for parsing and --help.
     pub command: fn() -> clap::Command,
     /// Run it; the exit status it ends with when it did not fail.
@@ -53,7 +54,7 @@ pub const APPLETS: &[Applet] = &[
         name: "start",
         link: Some("start-zookeeper"),
         about: "write ZooKeeper's configuration for this pod and run the server",
-        blocks_signals: true,
+        pid1: true,
         command: start::command,
         run: start::run,
     },
@@ -61,7 +62,7 @@ pub const APPLETS: &[Applet] = &[
         name: "ready",
         link: Some("zookeeper-ready"),
         about: "probe the server: alive (liveness), or --serving in a quorum (readiness)",
-        blocks_signals: false,
+        pid1: false,
         command: probe::ready::command,
         run: probe::ready::run,
     },
@@ -69,7 +70,7 @@ pub const APPLETS: &[Applet] = &[
         name: "metrics",
         link: Some("zookeeper-metrics"),
         about: "print the server's metrics (mntr) raw, as Prometheus text or JSON, or serve them",
-        blocks_signals: false,
+        pid1: false,
         command: probe::metrics::command,
         run: probe::metrics::run,
     },
@@ -77,7 +78,7 @@ pub const APPLETS: &[Applet] = &[
         name: "supervise",
         link: None,
         about: "run a command as a container's PID 1: forward signals, reap zombies, pass its status on",
-        blocks_signals: true,
+        pid1: true,
         command: pid1::command,
         run: pid1::run,
     },
@@ -85,7 +86,7 @@ pub const APPLETS: &[Applet] = &[
         name: "install-links",
         link: None,
         about: "create the start-zookeeper, zookeeper-ready and zookeeper-metrics symlinks in DIR",
-        blocks_signals: false,
+        pid1: false,
         command: links::command,
         run: links::run,
     },
@@ -136,10 +137,11 @@ pub fn main(args: Vec<OsString>) -> u8 {
 
 /// Parse `args` with the applet's definition, run it, report.
 fn run(applet: &Applet, args: Vec<OsString>) -> u8 {
-    if applet.blocks_signals
-        && let Err(err) = pid1::signals::block()
-    {
-        return finish(&applet.display_name(), Err(err));
+    if applet.pid1 {
+        crate::arena::close();
+        if let Err(err) = pid1::signals::block() {
+            return finish(&applet.display_name(), Err(err));
+        }
     }
     let result = parse(applet, args).and_then(|matches| match matches {
         Some(matches) => (applet.run)(&matches),

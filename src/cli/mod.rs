@@ -19,7 +19,7 @@ use clap::ArgMatches;
 
 pub use error::{Error, Result};
 
-use crate::{pid1, probe, start};
+use crate::{membership, pid1, probe, start};
 
 /// One command of zkpod.
 pub struct Applet {
@@ -81,6 +81,22 @@ pub const APPLETS: &[Applet] = &[
         pid1: true,
         command: pid1::command,
         run: pid1::run,
+    },
+    Applet {
+        name: "join",
+        link: None,
+        about: "have the ensemble add this pod's server once it has synced (dynamic membership; start-zookeeper runs it)",
+        pid1: false,
+        command: membership::join::command,
+        run: membership::join::run,
+    },
+    Applet {
+        name: "leave",
+        link: None,
+        about: "remove this pod's server from the ensemble (dynamic membership; the preStop hook)",
+        pid1: false,
+        command: membership::leave::command,
+        run: membership::leave::run,
     },
     Applet {
         name: "install-links",

@@ -8,6 +8,8 @@ use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser};
 
 use super::fourlw::{self, Failure, Server};
 use crate::cli::error::{Error, Result};
+use crate::cli::values::{Origin, Value};
+use crate::membership::{self, Config};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -41,6 +43,13 @@ struct ReadyArgs {
     #[arg(long, action = ArgAction::SetTrue)]
     serving: bool,
 
+    /// static or dynamic, as start-zookeeper was given. In dynamic membership --serving also
+    /// asks `conf`: ready only once the ensemble lists the server as a member (a joining
+    /// server serves as a non-voting follower before it is added). [default: $ZK_MEMBERSHIP,
+    /// else static]
+    #[arg(long, value_name = "MODE")]
+    membership: Option<OsString>,
+
     /// The client port. [default: $ZK_CLIENT_PORT, else 2181]
     #[arg(value_name = "PORT")]
     port: Option<OsString>,
@@ -53,8 +62,28 @@ pub fn command() -> clap::Command {
 pub fn run(matches: &ArgMatches) -> Result<u8> {
     let args = ReadyArgs::from_arg_matches(matches).map_err(|err| Error::usage(err.to_string()))?;
     let (server, timeout) = super::target(&args.host, args.port.as_deref(), &args.timeout)?;
+    let membership = args
+        .membership
+        .map(|mode| (mode, Origin::Flag("membership")))
+        .or_else(|| {
+            std::env::var_os("ZK_MEMBERSHIP")
+                .filter(|v| !v.is_empty())
+                .map(|mode| (mode, Origin::Env("ZK_MEMBERSHIP")))
+        });
+    let dynamic = match membership {
+        None => false,
+        Some((mode, origin)) => match Value::new(origin, &mode)?.text.trim() {
+            "static" => false,
+            "dynamic" => true,
+            _ => return Err(Value::new(origin, &mode)?.bad("is not static or dynamic")),
+        },
+    };
     let verdict = if args.serving {
-        serving(&server, timeout)
+        let started = Instant::now();
+        serving(&server, timeout).and_then(|()| match dynamic {
+            false => Ok(()),
+            true => member(&server, timeout.saturating_sub(started.elapsed())),
+        })
     } else {
         alive(&server, timeout)
     };
@@ -86,6 +115,27 @@ fn alive(server: &Server, timeout: Duration) -> std::result::Result<(), String> 
 fn serving(server: &Server, timeout: Duration) -> std::result::Result<(), String> {
     let srvr = fourlw::ask(server, "srvr", timeout).map_err(|err| err.to_string())?;
     serving_verdict(&srvr)
+}
+
+/// A member: the ensemble's membership, as the server reports it (`conf`), lists the server.
+fn member(server: &Server, left: Duration) -> std::result::Result<(), String> {
+    if left.is_zero() {
+        return Err("timed out".into());
+    }
+    let conf = fourlw::ask(server, "conf", left).map_err(|err| err.to_string())?;
+    member_verdict(&conf)
+}
+
+/// What a `conf` answer says of the server's membership.
+pub fn member_verdict(conf: &str) -> std::result::Result<(), String> {
+    let id = membership::server_id(conf).ok_or_else(|| fourlw::unexpected(conf))?;
+    match Config::parse(conf).get(id) {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "not a member yet: the ensemble does not list server {id} (zkpod join adds it once \
+             it has synced)"
+        )),
+    }
 }
 
 /// What a `ruok` answer says: alive, or why not, in one line.
@@ -124,6 +174,15 @@ mod tests {
         let odd = serving_verdict("Mode: \u{1b}[2J\r\tx\n").unwrap_err();
         assert!(!odd.chars().any(char::is_control), "{odd:?}");
         assert_eq!(alive_verdict("imok"), Ok(()));
+        assert_eq!(
+            member_verdict("serverId=2\nmembership: \nserver.2=a:1:2:participant;2181\n"),
+            Ok(())
+        );
+        assert!(
+            member_verdict("serverId=4\nmembership: \nserver.2=a:1:2:participant;2181\n")
+                .unwrap_err()
+                .contains("server 4")
+        );
         let odd = alive_verdict("imok\u{1b}\r\nmore").unwrap_err();
         assert!(!odd.chars().any(char::is_control), "{odd:?}");
     }

@@ -41,6 +41,9 @@ pub fn apply(plan: &Plan) -> Result<()> {
     if let Myid::New { file, .. } = &plan.myid {
         write(&[file], Durability::Durable)?;
     }
+    if let Some(secret) = &plan.secret {
+        write_private(secret, plan.user.as_ref())?;
+    }
     if let Some(user) = &plan.user {
         for dir in plan.server_dirs.iter().chain(log_dir) {
             chown_tree(dir, user)?;
@@ -75,7 +78,7 @@ pub fn write(files: &[&File], durability: Durability) -> Result<()> {
                 temp_path(&file.path).context(|| format!("writing {}", file.path.display()))?;
             // Recorded before it exists, so a half-written one is removed too.
             temps.push(temp.clone());
-            write_new(&temp, file.contents.as_bytes(), durable)
+            write_new(&temp, file.contents.as_bytes(), durable, 0o644)
                 .context(|| format!("writing {}", file.path.display()))?;
         }
         for (temp, file) in temps.iter().zip(files) {
@@ -102,6 +105,26 @@ pub fn write(files: &[&File], durability: Durability) -> Result<()> {
     result
 }
 
+/// Write `file` atomically, readable by its owner only: `user` (the server's), else zkpod's.
+/// It is never readable by anyone else, not even while it is written.
+pub fn write_private(file: &File, user: Option<&Credentials>) -> Result<()> {
+    let context = || format!("writing {}", file.path.display());
+    let temp = temp_path(&file.path).context(context)?;
+    let result = write_new(&temp, file.contents.as_bytes(), false, 0o600)
+        .and_then(|()| match user {
+            Some(who) => {
+                unistd::chown(&temp, Some(who.uid), Some(who.gid)).map_err(io::Error::from)
+            }
+            None => Ok(()),
+        })
+        .and_then(|()| fs::rename(&temp, &file.path));
+    if let Err(err) = result {
+        let _ = fs::remove_file(&temp);
+        return Err(Error::failed(format!("{}: {err}", context())));
+    }
+    Ok(())
+}
+
 /// `.NAME.PID.tmp` beside `path`.
 fn temp_path(path: &Path) -> io::Result<PathBuf> {
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -115,7 +138,7 @@ fn temp_path(path: &Path) -> io::Result<PathBuf> {
     )))
 }
 
-fn write_new(path: &Path, contents: &[u8], flush: bool) -> io::Result<()> {
+fn write_new(path: &Path, contents: &[u8], flush: bool, mode: u32) -> io::Result<()> {
     // A temporary file left by a crash: in a pod, start-zookeeper always has the same pid.
     match fs::remove_file(path) {
         Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
@@ -124,7 +147,7 @@ fn write_new(path: &Path, contents: &[u8], flush: bool) -> io::Result<()> {
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .mode(0o644)
+        .mode(mode)
         .open(path)?;
     file.write_all(contents)?;
     if flush { file.sync_all() } else { Ok(()) }

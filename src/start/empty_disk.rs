@@ -166,9 +166,20 @@ fn parse_waiting(reply: &str) -> Option<Peer> {
     Some(Peer::Waiting { myid, new })
 }
 
-/// Wait until this empty server may start. None: start; Some(status): a TERM or INT came
-/// first, so the pod is going away and the server is never started.
-pub fn wait(myid: u32, others: &[Member], port: u16) -> Result<Option<u8>> {
+/// How a wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waited {
+    /// The others serve: start, to sync from their leader.
+    Join,
+    /// Every voter is empty: the ensemble is new.
+    New,
+    /// A TERM or INT came first, so the pod is going away and the server is never started:
+    /// exit with this status.
+    Stopped(u8),
+}
+
+/// Wait until this empty server may start.
+pub fn wait(myid: u32, others: &[Member], port: u16) -> Result<Waited> {
     let signals = Signals::open()?;
     let listener = TcpListener::bind(("0.0.0.0", port))
         .and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
@@ -191,7 +202,7 @@ pub fn wait(myid: u32, others: &[Member], port: u16) -> Result<Option<u8>> {
 }
 
 /// Ask the others every `POLL` until the verdict allows a start, reading signals meanwhile.
-fn watch(signals: &Signals, others: &[Member], port: u16, new: &AtomicBool) -> Result<Option<u8>> {
+fn watch(signals: &Signals, others: &[Member], port: u16, new: &AtomicBool) -> Result<Waited> {
     let mut new_since: Option<Instant> = None;
     let mut next_poll = Instant::now();
     let mut next_log = Instant::now();
@@ -201,13 +212,13 @@ fn watch(signals: &Signals, others: &[Member], port: u16, new: &AtomicBool) -> R
             && now >= since + LINGER
         {
             crate::info!("every voter is empty: the ensemble is new; starting");
-            return Ok(None);
+            return Ok(Waited::New);
         }
         if now >= next_poll {
             match verdict(&ask_all(others, port)) {
                 Verdict::Join => {
-                    crate::info!("the ensemble serves: starting, to sync from its leader");
-                    return Ok(None);
+                    crate::info!("the ensemble serves");
+                    return Ok(Waited::Join);
                 }
                 Verdict::New if new_since.is_none() => {
                     crate::info!("every other voter is reachable and empty: the ensemble is new");
@@ -233,7 +244,7 @@ fn watch(signals: &Signals, others: &[Member], port: u16, new: &AtomicBool) -> R
                 match Signal::try_from(signo) {
                     Ok(sig @ (Signal::SIGTERM | Signal::SIGINT)) => {
                         crate::info!("{sig} while waiting: not starting the server");
-                        return Ok(Some(128 + sig as u8));
+                        return Ok(Waited::Stopped(128 + sig as u8));
                     }
                     // As PID 1, zkpod reaps what exec probes leave behind while it waits too.
                     Ok(Signal::SIGCHLD) => {

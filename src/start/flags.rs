@@ -66,8 +66,19 @@ pub struct Flags {
     pub grace: Option<Duration>,
     pub dry_run: bool,
     pub unsafe_start_empty: bool,
+    pub membership: Option<Membership>,
+    pub super_password_file: Option<PathBuf>,
     /// `-- COMMAND ARGS…`
     pub command: Vec<OsString>,
+}
+
+/// How the ensemble's membership is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Membership {
+    /// The members are what the flags say, at every start.
+    Static,
+    /// The ensemble keeps its members (ZooKeeper's reconfiguration): pods join and leave it.
+    Dynamic,
 }
 
 /// How a flag's value lands in `Flags`.
@@ -511,6 +522,40 @@ pub static FLAGS: &[Flag] = &[
         set: Set::Switch(|f| f.unsafe_start_empty = true),
     },
     Flag {
+        name: "membership",
+        env: &["ZK_MEMBERSHIP"],
+        value_name: "MODE",
+        default: Some("static"),
+        default_help: None,
+        help: "static: the members are what --servers (or --ensemble) says, at every start. \
+               dynamic: the ensemble keeps its own membership (ZooKeeper 3.5+ reconfiguration) \
+               on the data volume; --servers is the first ensemble, a pod outside it joins by \
+               itself after it starts, and `zkpod leave` (the preStop hook) takes a pod out. \
+               Needs the super user's password (ZK_SUPER_PASSWORD or --super_password_file).",
+        set: Set::One(|f, v| {
+            f.membership = Some(match v.text.trim() {
+                "static" => Membership::Static,
+                "dynamic" => Membership::Dynamic,
+                _ => return Err(v.bad("is not static or dynamic")),
+            });
+            Ok(())
+        }),
+    },
+    Flag {
+        name: "super_password_file",
+        env: &["ZK_SUPER_PASSWORD_FILE"],
+        value_name: "FILE",
+        default: None,
+        default_help: Some("the variable ZK_SUPER_PASSWORD"),
+        help: "Read the password of ZooKeeper's super user from this file (a mounted Secret); \
+               dynamic membership needs it to add and remove servers. It reaches the server \
+               through a file only its user can read, never a command line or a log.",
+        set: Set::One(|f, v| {
+            f.super_password_file = Some(v.path()?);
+            Ok(())
+        }),
+    },
+    Flag {
         name: "dry_run",
         env: &[],
         value_name: "",
@@ -639,6 +684,34 @@ pub fn parse(matches: &ArgMatches, env: &dyn Fn(&str) -> Option<OsString>) -> Re
         .map(|values| values.cloned().collect())
         .unwrap_or_default();
     Ok(flags)
+}
+
+/// The flags given on the command line, as `--name=value` (and `--name` for switches), for
+/// a command that reads the same flags (`zkpod join`). Variables need no passing on: a child
+/// inherits them.
+pub fn given_flags(matches: &ArgMatches) -> Vec<OsString> {
+    let mut args = Vec::new();
+    for flag in FLAGS {
+        match flag.set {
+            Set::Switch(_) => {
+                if matches.get_flag(flag.name) {
+                    args.push(OsString::from(format!("--{}", flag.name)));
+                }
+            }
+            Set::One(_) | Set::Each(_) => {
+                for value in matches
+                    .get_many::<OsString>(flag.name)
+                    .into_iter()
+                    .flatten()
+                {
+                    let mut arg = OsString::from(format!("--{}=", flag.name));
+                    arg.push(value);
+                    args.push(arg);
+                }
+            }
+        }
+    }
+    args
 }
 
 /// A switch's variable: true, yes or 1 turns it on; false, no or 0 (or unset, or empty) not.

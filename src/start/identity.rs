@@ -7,7 +7,7 @@ use std::ffi::CString;
 
 use serde::Serialize;
 
-use super::settings::{Ensemble, Members};
+use super::settings::{Ensemble, MAX_MYID, Members};
 use crate::cli::error::{Error, Result};
 use crate::cli::quote::quote;
 use crate::cli::values::is_host_name;
@@ -25,7 +25,14 @@ pub struct Member {
 pub struct Identity {
     pub myid: Option<u32>,
     pub observer: bool,
+    /// The members the flags name: in dynamic membership, the first ensemble.
     pub members: Vec<Member>,
+    /// This server as the others reach it (its member entry), when it has a myid. In dynamic
+    /// membership a pod past the first ensemble is in no `members` but has one.
+    pub me: Option<Member>,
+    /// Every other pod this one can name: the members, and in dynamic membership the pods
+    /// before it past the first ensemble (ordinals 0 to its own).
+    pub others: Vec<Member>,
 }
 
 /// This machine's names: the short host name and the DNS domain (`hostname -s`, `hostname -d`).
@@ -96,16 +103,18 @@ fn canonical_name(host: &str) -> Option<String> {
 
 impl Identity {
     /// Place this host in the ensemble. `names` is asked for only when the ensemble has more
-    /// than one member: a standalone server runs under any host name.
+    /// than one member (or may grow): a standalone server runs under any host name.
     pub fn resolve(
         ensemble: &Ensemble,
         names: impl FnOnce() -> Result<HostNames>,
     ) -> Result<Identity> {
-        if ensemble.size() == 1 {
+        if ensemble.size() == 1 && !ensemble.dynamic {
             return Ok(Identity {
                 myid: None,
                 observer: false,
                 members: Vec::new(),
+                me: None,
+                others: Vec::new(),
             });
         }
         let names = names()?;
@@ -139,7 +148,16 @@ impl Identity {
                         quote(&names.short)
                     ))
                 })?;
-                if ordinal >= ensemble.size() {
+                let last_myid = ensemble.myid_offset.checked_add(ordinal);
+                if ensemble.dynamic && last_myid.is_none_or(|id| id > MAX_MYID) {
+                    return Err(Error::failed(format!(
+                        "the ordinal {ordinal} of {} makes a myid past {MAX_MYID} (with \
+                         --myid_offset {}); ZooKeeper takes 1-{MAX_MYID}",
+                        quote(&names.short),
+                        ensemble.myid_offset
+                    )));
+                }
+                if ordinal >= ensemble.size() && !ensemble.dynamic {
                     return Err(Error::failed(format!(
                         "the ordinal {ordinal} of {} is outside the ensemble of {} \
                          (ordinals 0-{}); raise --servers or --observers",
@@ -148,7 +166,7 @@ impl Identity {
                         ensemble.size() - 1
                     )));
                 }
-                let hosts = (0..ensemble.size())
+                let hosts = (0..ensemble.size().max(ordinal + 1))
                     .map(|i| with_domain(&format!("{set_name}-{i}")))
                     .collect();
                 (ordinal, hosts)
@@ -171,19 +189,25 @@ impl Identity {
         };
 
         let voters = ensemble.voters();
-        let members = hosts
+        let mut members: Vec<Member> = hosts
             .into_iter()
             .enumerate()
             .map(|(i, host)| Member {
                 id: ensemble.myid_offset + i as u32,
                 host,
-                observer: i as u32 >= voters,
+                // Past the first ensemble (dynamic membership), pods join as voters.
+                observer: i as u32 >= voters && (i as u32) < ensemble.size(),
             })
             .collect();
+        let me = members[index as usize].clone();
+        let others = members.iter().filter(|m| m.id != me.id).cloned().collect();
+        members.truncate(ensemble.size() as usize);
         Ok(Identity {
-            myid: Some(ensemble.myid_offset + index),
-            observer: index >= voters,
+            myid: Some(me.id),
+            observer: me.observer,
             members,
+            me: Some(me),
+            others,
         })
     }
 }
@@ -208,6 +232,7 @@ mod tests {
             members: Members::Counted { voters },
             observers,
             myid_offset,
+            dynamic: false,
         }
     }
 
@@ -283,6 +308,7 @@ mod tests {
             },
             observers: 0,
             myid_offset: 1,
+            dynamic: false,
         };
         let id = Identity::resolve(&ensemble, names("zk-b")).unwrap();
         assert_eq!(id.myid, Some(2));

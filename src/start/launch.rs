@@ -17,6 +17,9 @@ const DEBIAN_JARS: &str = "/usr/share/java";
 const DEBIAN_LOG4J_BINDING: [&str; 2] = ["slf4j-log4j12.jar", "log4j-1.2.jar"];
 
 const MAIN_CLASS: &str = "org.apache.zookeeper.server.quorum.QuorumPeerMain";
+/// The java options file (in the configuration directory) that carries the super user's
+/// password digest in dynamic membership.
+pub const SECRET_FILE: &str = "super-digest.args";
 
 /// Which logging configuration the installation reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,7 +148,11 @@ fn is_executable(path: &Path) -> bool {
 /// The java command line for the server: what zkServer.sh start-foreground runs, with
 /// container-minded changes (an OOM ends the JVM so the pod restarts; JMX stays local; the
 /// election port is retried forever while the pod's address settles).
-pub fn java_args(settings: &Settings, installation: &Installation) -> Vec<OsString> {
+pub fn java_args(
+    settings: &Settings,
+    installation: &Installation,
+    zoo_cfg: &Path,
+) -> Vec<OsString> {
     let conf = &settings.dirs.conf;
     let mut classpath = OsString::from(conf);
     for jar in &installation.jars {
@@ -183,12 +190,19 @@ pub fn java_args(settings: &Settings, installation: &Installation) -> Vec<OsStri
         ]
         .map(OsString::from),
     );
+    if settings.super_password.is_some() {
+        // The password's digest, from a file only the server's user reads: not on the command
+        // line, where ps shows it.
+        let mut file = OsString::from("@");
+        file.push(conf.join(SECRET_FILE));
+        args.push(file);
+    }
     args.push("-cp".into());
     args.push(classpath);
     // The operator's own flags come last, so they win over the ones above.
     args.extend(settings.launch.jvm_flags.iter().map(OsString::from));
     args.push(MAIN_CLASS.into());
-    args.push(conf.join("zoo.cfg").into());
+    args.push(zoo_cfg.into());
     args
 }
 
@@ -300,7 +314,7 @@ mod tests {
             jars: vec!["/j/zookeeper.jar".into(), "/j/log4j.jar".into()],
             logging: Logging::Log4j,
         };
-        let args: Vec<String> = java_args(&settings, &installation)
+        let args: Vec<String> = java_args(&settings, &installation, Path::new("/c/zoo.cfg"))
             .into_iter()
             .map(|a| a.into_string().unwrap())
             .collect();

@@ -5,6 +5,7 @@
 //! atomic writes, owners) → exec into `zkpod supervise`, which runs the server as PID 1.
 
 pub mod apply;
+pub mod dynamic;
 pub mod empty_disk;
 pub mod flags;
 pub mod identity;
@@ -21,7 +22,10 @@ use clap::ArgMatches;
 use crate::cli::error::Result;
 use crate::cli::{log, output};
 use crate::pid1::Child;
-use identity::HostNames;
+use dynamic::Decision;
+use empty_disk::Waited;
+use identity::{HostNames, Identity};
+use render::Servers;
 use settings::Settings;
 
 pub use flags::command;
@@ -33,9 +37,20 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
     let settings = Settings::new(flags::parse(matches, &env)?, &env)?;
     log::set_level(settings.log_level);
     let names = &settings.names;
-    let plan = plan::plan(&settings, || {
+    let identity = Identity::resolve(&settings.ensemble, || {
         HostNames::discover(names.hostname.as_deref(), names.domain.as_deref())
     })?;
+    let own_server = settings.launch.command.is_empty();
+    let servers = match settings.ensemble.dynamic {
+        false => Servers::Flags,
+        // Which members: from the data volume, else from the running ensemble (a dry run, or
+        // a command of the operator's own, asks nobody).
+        true => match dynamic::decide(&settings, &identity, own_server && !settings.dry_run)? {
+            Decision::Start(servers) => servers,
+            Decision::Stop(status) => return Ok(status),
+        },
+    };
+    let plan = plan::plan_for(&settings, &identity, &servers)?;
     if settings.dry_run {
         output::print(&plan.show())?;
         return Ok(0);
@@ -47,13 +62,18 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
              ensemble; if the others hold history, writes it acknowledged can be lost"
         );
     }
-    if let Some(guard) = &plan.guard
-        && let Some(status) = empty_disk::wait(guard.myid, &guard.others, guard.client_port)?
-    {
-        return Ok(status);
+    if let Some(guard) = &plan.guard {
+        match empty_disk::wait(guard.myid, &guard.others, guard.client_port)? {
+            Waited::Stopped(status) => return Ok(status),
+            Waited::Join => crate::info!("starting, to sync from the ensemble's leader"),
+            Waited::New => {}
+        }
     }
     // Operators read the configuration in `kubectl logs`, as the original script printed it.
     eprint!("{}", plan.files.zoo_cfg.contents);
+    if settings.ensemble.dynamic && own_server {
+        spawn_join(matches);
+    }
     crate::info!("starting {}", plan.command_line());
     let user = settings.launch.user.as_deref();
     become_supervisor(
@@ -63,6 +83,29 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
         },
         user,
     )
+}
+
+/// Start `zkpod join` with this command's flags, beside the server: it waits for the server
+/// to sync, then has the ensemble add it if it is no member yet. It is a process of its own
+/// (PID 1 keeps none of its memory) and ends with PID 1 (parent-death signal).
+fn spawn_join(matches: &ArgMatches) {
+    use std::os::unix::process::CommandExt as _;
+    let exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
+    let mut join = std::process::Command::new(exe);
+    join.arg("join").args(flags::given_flags(matches));
+    // SAFETY: prctl is async-signal-safe; nothing else runs in the child before exec.
+    unsafe {
+        join.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)
+                .map_err(std::io::Error::from)
+        });
+    }
+    match join.spawn() {
+        Ok(child) => crate::debug!("zkpod join runs as process {}", child.id()),
+        Err(err) => crate::warn!(
+            "cannot start zkpod join ({err}): if this server is no member, run it by hand"
+        ),
+    }
 }
 
 /// Replace this process with `zkpod supervise … -- COMMAND`: PID 1 then keeps none of the

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::empty_disk;
 use super::identity::{HostNames, Identity, Member};
 use super::launch::{self, Installation};
-use super::render::{self, ConfigFiles, File};
+use super::render::{self, ConfigFiles, File, Servers};
 use super::settings::Settings;
 use crate::cli::error::{Error, Result};
 use crate::cli::quote::quote;
@@ -58,12 +58,21 @@ pub struct Plan {
     pub guard: Option<Guard>,
     /// The data directory is empty and --unsafe_start_empty skips the wait.
     pub unguarded_empty_start: bool,
+    /// Dynamic membership: the java options that carry the super user's password digest,
+    /// for a file only the server's user can read.
+    pub secret: Option<File>,
 }
 
 /// Work out the plan. `names` gives this host's names; it is asked only for an ensemble.
 pub fn plan(settings: &Settings, names: impl FnOnce() -> Result<HostNames>) -> Result<Plan> {
     let identity = Identity::resolve(&settings.ensemble, names)?;
-    let files = render::render(settings, &identity)?;
+    plan_for(settings, &identity, &Servers::Flags)
+}
+
+/// Work out the plan for a server placed already, whose members come from `servers`.
+pub fn plan_for(settings: &Settings, identity: &Identity, servers: &Servers) -> Result<Plan> {
+    let identity = identity.clone();
+    let files = render::render(settings, &identity, servers)?;
     let myid = match identity.myid {
         None => Myid::Standalone,
         Some(id) => match existing_myid(&settings.dirs.data, id)? {
@@ -92,15 +101,20 @@ pub fn plan(settings: &Settings, names: impl FnOnce() -> Result<HostNames>) -> R
             let java = launch::find_java(&settings.launch)?;
             (
                 OsString::from(java),
-                launch::java_args(settings, &installation),
+                launch::java_args(settings, &installation, &files.zoo_cfg.path),
             )
         }
     };
     let dirs = &settings.dirs;
     // The guard is for the server zkpod starts itself: a voter of an ensemble, whose data
-    // directories hold no history.
+    // directories hold no history. In dynamic membership, such a server joins as a new one
+    // (see `dynamic`).
     let empty_voter = match identity.myid {
-        Some(myid) if !identity.observer && settings.launch.command.is_empty() => {
+        Some(myid)
+            if !identity.observer
+                && settings.launch.command.is_empty()
+                && !settings.ensemble.dynamic =>
+        {
             (!empty_disk::has_history(&[&dirs.data, &dirs.data_log])?).then_some(myid)
         }
         _ => None,
@@ -133,7 +147,45 @@ pub fn plan(settings: &Settings, names: impl FnOnce() -> Result<HostNames>) -> R
         },
         guard,
         unguarded_empty_start: empty_voter.is_some() && unsafe_start_empty,
+        secret: settings.super_password.as_ref().map(|password| File {
+            path: dirs.conf.join(launch::SECRET_FILE),
+            contents: format!(
+                "-Dzookeeper.DigestAuthenticationProvider.superDigest={}\n",
+                super_digest(password.expose())
+            ),
+        }),
     })
+}
+
+/// ZooKeeper's digest of the super user's password: `super:` and the base64 of the SHA-1 of
+/// `super:PASSWORD` (DigestAuthenticationProvider.generateDigest).
+pub fn super_digest(password: &str) -> String {
+    let hash = sha1_smol::Sha1::from(format!("super:{password}"))
+        .digest()
+        .bytes();
+    format!("super:{}", base64(&hash))
+}
+
+/// Standard base64, with padding.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// Whether `data_dir` already holds this server's myid. A different one means the volume
@@ -184,6 +236,12 @@ impl Plan {
             if !file.contents.ends_with('\n') {
                 out.push('\n');
             }
+        }
+        if let Some(secret) = &self.secret {
+            out.push_str(&format!(
+                "==> {} <==\n(the super user's password digest, mode 0600: not shown)\n",
+                secret.path.display()
+            ));
         }
         out.push_str(&format!("==> command <==\n{}\n", self.command_line()));
         out
@@ -243,6 +301,17 @@ mod tests {
         }
         assert!(shown.ends_with("==> command <==\ntrue\n"), "{shown}");
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_super_digest_is_zookeepers() {
+        // DigestAuthenticationProvider.generateDigest("super:secret"), by its algorithm:
+        // base64(sha1("super:secret")), checked against openssl.
+        assert_eq!(super_digest("secret"), "super:lK75jTNcA+U9vtVEw5vB51mj/w4=");
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
     }
 
     #[test]

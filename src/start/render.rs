@@ -4,16 +4,19 @@
 //! The templates see the settings by group, as `start::settings` defines them: `ports.client`,
 //! `dirs.data`, `tuning.tick_time`, `admin.server.port`, `policy.four_letter_words`,
 //! `policy.extra` (key, value), `log_level.log4j`, `launch.heap`; and this pod's place in the
-//! ensemble: `myid`, `observer`, `servers` (id, host, observer).
+//! ensemble: `myid`, `observer`, `servers` (id, host, observer). In dynamic membership,
+//! `membership` is "dynamic" and the members come as `dynamic_config_file` (the membership
+//! ZooKeeper committed) or as `server_lines`, whole.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::identity::Identity;
-use super::settings::Settings;
+use super::settings::{Membership, Settings};
 use crate::cli::error::{Error, Result};
 use crate::cli::quote::quote;
+use crate::membership::Config;
 
 /// A file to write: where, and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +40,17 @@ impl ConfigFiles {
     }
 }
 
+/// Where the server's members come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Servers {
+    /// The flags: `--servers` (or `--ensemble`) and `--observers`.
+    Flags,
+    /// Dynamic membership: the membership ZooKeeper committed, in this file.
+    Committed(PathBuf),
+    /// Dynamic membership: these members (the running ensemble's, and this server).
+    Lines(Config),
+}
+
 /// What the templates see of the launch settings: the heap, for java.env.
 #[derive(Serialize)]
 struct Launch<'a> {
@@ -44,7 +58,7 @@ struct Launch<'a> {
 }
 
 /// Render every configuration file for this pod.
-pub fn render(settings: &Settings, identity: &Identity) -> Result<ConfigFiles> {
+pub fn render(settings: &Settings, identity: &Identity, servers: &Servers) -> Result<ConfigFiles> {
     let mut context = tera::Context::new();
     context.insert("dirs", &settings.dirs);
     context.insert("ports", &settings.ports);
@@ -61,6 +75,15 @@ pub fn render(settings: &Settings, identity: &Identity) -> Result<ConfigFiles> {
     context.insert("myid", &identity.myid);
     context.insert("observer", &identity.observer);
     context.insert("servers", &identity.members);
+    let dynamic = settings.membership == Membership::Dynamic;
+    context.insert("membership", if dynamic { "dynamic" } else { "static" });
+    let (file, lines) = match servers {
+        Servers::Flags => (None, dynamic_lines(settings, identity)),
+        Servers::Committed(path) => (Some(path.display().to_string()), Vec::new()),
+        Servers::Lines(config) => (None, config.servers.iter().map(|s| s.line()).collect()),
+    };
+    context.insert("dynamic_config_file", &file);
+    context.insert("server_lines", &lines);
 
     let mut tera = tera::Tera::new();
     let mut file = |name: &str, built_in: &str| -> Result<File> {
@@ -70,8 +93,14 @@ pub fn render(settings: &Settings, identity: &Identity) -> Result<ConfigFiles> {
         let contents = tera.render(name, &context).map_err(|err| {
             Error::usage(format!("rendering template {name}: {}", one_line(&err)))
         })?;
+        // In dynamic membership ZooKeeper rewrites zoo.cfg and writes the membership it
+        // commits beside it: both must live on the data volume.
+        let dir = match (dynamic, name) {
+            (true, "zoo.cfg") => &settings.dirs.data,
+            _ => &settings.dirs.conf,
+        };
         Ok(File {
-            path: settings.dirs.conf.join(name),
+            path: dir.join(name),
             contents,
         })
     };
@@ -84,6 +113,29 @@ pub fn render(settings: &Settings, identity: &Identity) -> Result<ConfigFiles> {
         logback: file("logback.xml", include_str!("../../templates/logback.xml"))?,
         java_env: file("java.env", include_str!("../../templates/java.env"))?,
     })
+}
+
+/// The first ensemble's `server.N=` lines in dynamic form: role, and the client port.
+pub fn dynamic_lines(settings: &Settings, identity: &Identity) -> Vec<String> {
+    identity
+        .members
+        .iter()
+        .map(|member| server_line(settings, member))
+        .collect()
+}
+
+/// A member's `server.N=` line in dynamic form.
+pub fn server_line(settings: &Settings, member: &super::identity::Member) -> String {
+    let ports = &settings.ports;
+    let role = if member.observer {
+        "observer"
+    } else {
+        "participant"
+    };
+    format!(
+        "server.{}={}:{}:{}:{role};{}",
+        member.id, member.host, ports.server, ports.election, ports.client
+    )
 }
 
 /// The operator's template when `--template_dir` has one by that name, else the built-in one.
@@ -133,7 +185,7 @@ mod tests {
             })
         })
         .unwrap();
-        render(&settings, &identity).unwrap()
+        render(&settings, &identity, &Servers::Flags).unwrap()
     }
 
     fn zoo_cfg(pairs: &[(&str, &str)], host: &str) -> String {

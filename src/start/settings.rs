@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use super::flags::Membership;
 use super::flags::{Extra, Flags, Given};
 use crate::cli::error::{Error, Result};
 use crate::cli::values::LogLevel;
@@ -59,6 +60,9 @@ pub struct Ensemble {
     pub members: Members,
     pub observers: u32,
     pub myid_offset: u32,
+    /// Dynamic membership: the members above are only the first ensemble, pods past it
+    /// join, and even one server runs as an ensemble (which can grow).
+    pub dynamic: bool,
 }
 
 impl Ensemble {
@@ -161,6 +165,62 @@ pub struct Launch {
     pub unsafe_start_empty: bool,
 }
 
+/// A password: shown nowhere (`{:?}` prints asterisks).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The super user's password, where dynamic membership needs one: from --super_password_file
+/// (its one line), else ZK_SUPER_PASSWORD.
+pub fn super_password(
+    file: Option<&std::path::Path>,
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> Result<Option<Secret>> {
+    let (text, origin) = match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|err| {
+                Error::usage(format!(
+                    "--super_password_file: cannot read {}: {err}",
+                    path.display()
+                ))
+            })?;
+            (text, "--super_password_file")
+        }
+        None => match env("ZK_SUPER_PASSWORD").filter(|v| !v.is_empty()) {
+            Some(value) => (
+                value
+                    .into_string()
+                    .map_err(|_| Error::usage("ZK_SUPER_PASSWORD: the password is not UTF-8"))?,
+                "ZK_SUPER_PASSWORD",
+            ),
+            None => return Ok(None),
+        },
+    };
+    // A file written with `echo` ends with a newline that is no part of the password.
+    let password = text.strip_suffix('\n').unwrap_or(&text);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        return Err(Error::usage(format!("{origin}: the password is empty")));
+    }
+    if password.chars().any(char::is_control) {
+        return Err(Error::usage(format!(
+            "{origin}: the password holds a line break or another control character"
+        )));
+    }
+    Ok(Some(Secret(password.to_owned())))
+}
+
 /// Every setting of start-zookeeper, valid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -175,6 +235,9 @@ pub struct Settings {
     pub template_dir: Option<PathBuf>,
     pub launch: Launch,
     pub dry_run: bool,
+    pub membership: Membership,
+    /// Set in dynamic membership.
+    pub super_password: Option<Secret>,
 }
 
 /// A flag that always has a value once parsed (its default at least).
@@ -200,6 +263,39 @@ impl Settings {
                     .collect::<Vec<_>>()
             })
             .collect();
+        let membership = set(flags.membership);
+        let super_password = match membership {
+            Membership::Static => None,
+            Membership::Dynamic => Some(
+                super_password(flags.super_password_file.as_deref(), env)?.ok_or_else(|| {
+                    Error::usage(
+                        "--membership=dynamic needs the super user's password: set \
+                         ZK_SUPER_PASSWORD (from a Secret) or --super_password_file",
+                    )
+                })?,
+            ),
+        };
+        let mut policy = policy(&flags.extra)?;
+        if membership == Membership::Dynamic {
+            if let Some(entry) = flags
+                .extra
+                .iter()
+                .find(|e| e.key == "reconfigEnabled" && e.value.trim() != "true")
+            {
+                return Err(Error::usage(format!(
+                    "{}: reconfigEnabled={} turns off what --membership=dynamic needs",
+                    entry.origin, entry.value
+                )));
+            }
+            if let Some(entry) = flags.extra.iter().find(|e| e.key == "standaloneEnabled") {
+                return Err(Error::usage(format!(
+                    "{}: standaloneEnabled is set by --membership=dynamic (false: even one \
+                     server runs as an ensemble that can grow)",
+                    entry.origin
+                )));
+            }
+            policy.reconfig_enabled = "true".to_owned();
+        }
         Ok(Settings {
             ensemble: ensemble(&flags)?,
             names: Names {
@@ -221,7 +317,7 @@ impl Settings {
                 }),
                 prometheus_port: flags.prometheus_port.as_ref().map(|p| p.value),
             },
-            policy: policy(&flags.extra)?,
+            policy,
             log_level: set(flags.log_level),
             template_dir: flags.template_dir.clone(),
             launch: Launch {
@@ -236,6 +332,8 @@ impl Settings {
                 unsafe_start_empty: flags.unsafe_start_empty,
             },
             dry_run: flags.dry_run,
+            membership,
+            super_password,
         })
     }
 }
@@ -334,6 +432,7 @@ fn ensemble(flags: &Flags) -> Result<Ensemble> {
         members,
         observers: observers.value,
         myid_offset: myid_offset.value,
+        dynamic: flags.membership == Some(Membership::Dynamic),
     };
     // Every id must fit ZooKeeper's 1-255, with no arithmetic that could wrap.
     let size = match &ensemble.members {
@@ -341,7 +440,7 @@ fn ensemble(flags: &Flags) -> Result<Ensemble> {
         Members::Named { hosts } => u32::try_from(hosts.len()).ok(),
     };
     let last_id = size.and_then(|size| myid_offset.value.checked_add(size.checked_sub(1)?));
-    let standalone = size == Some(1);
+    let standalone = size == Some(1) && !ensemble.dynamic;
     if !standalone && last_id.is_none_or(|last| last > MAX_MYID) {
         let origin = match (&flags.ensemble, &flags.servers) {
             (Some(named), _) => named.origin,
@@ -437,7 +536,8 @@ pub mod tests {
             Ensemble {
                 members: Members::Counted { voters: 1 },
                 observers: 0,
-                myid_offset: 1
+                myid_offset: 1,
+                dynamic: false,
             }
         );
         assert_eq!(s.dirs.data, PathBuf::from("/var/lib/zookeeper/data"));

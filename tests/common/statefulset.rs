@@ -43,6 +43,9 @@ pub struct StatefulSet {
     pub pods: Vec<Pod>,
     /// start-zookeeper's flags, as in the manifest's command.
     pub flags: Vec<String>,
+    /// The container's variables (the manifest's env): start-zookeeper and exec'd commands
+    /// see them.
+    pub env: Vec<(String, String)>,
 }
 
 /// Run a setup command; it must succeed.
@@ -114,6 +117,7 @@ impl StatefulSet {
             network: network.clone(),
             pods: Vec::new(),
             flags: flags.iter().map(|f| f.to_string()).collect(),
+            env: Vec::new(),
         };
         sh(&["ip", "netns", "add", &network]);
         sh(&["ip", "-n", &network, "link", "set", "lo", "up"]);
@@ -236,6 +240,7 @@ impl StatefulSet {
             .args(flags)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -347,7 +352,8 @@ impl StatefulSet {
         cmd.args(["-t", &pid1, "-n", "-u", "-p", "-m", "--"])
             .args(args)
             .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         run(&mut cmd, deadline)
     }
 

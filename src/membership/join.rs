@@ -1,0 +1,134 @@
+//! `zkpod join`: make this pod's server a member of the ensemble. start-zookeeper runs it
+//! beside the server in dynamic membership. It waits until the server has synced with the
+//! ensemble (it serves, as a non-voting follower), then asks the ensemble to add it
+//! (`reconfig -add`), again while another reconfiguration is in progress. It ends once the
+//! server is a member, at once if it is one already.
+
+use std::time::{Duration, Instant};
+
+use clap::ArgMatches;
+
+use super::Config;
+use super::client::{Failure, Session};
+use crate::cli::error::{Error, Result};
+use crate::cli::log;
+use crate::probe::fourlw::{self, Server};
+use crate::start::dynamic::{SESSION_TIMEOUT, client_addresses};
+use crate::start::flags;
+use crate::start::identity::{HostNames, Identity, Member};
+use crate::start::render::server_line;
+use crate::start::settings::{Secret, Settings};
+
+const POLL: Duration = Duration::from_secs(1);
+const LOG_EVERY: Duration = Duration::from_secs(10);
+
+pub fn command() -> clap::Command {
+    flags::add_flags(clap::Command::new("zkpod join"))
+        .about("Have the ensemble add this pod's server once it has synced (dynamic membership).")
+        .long_about(
+            "Have the ensemble add this pod's server (dynamic membership). start-zookeeper runs \
+             it beside the server; it reads the same flags and ZK_* variables. It waits until \
+             the server serves (synced with the ensemble as a non-voting follower), then asks \
+             the ensemble to add it as a voter (an observer for observers), retrying while \
+             another reconfiguration is in progress. It ends when the server is a member.",
+        )
+        .after_help("Exit status: 0 the server is a member; 2 bad flags or variables.")
+}
+
+/// This pod's server in dynamic membership: the settings, itself, and the password.
+pub struct Pod {
+    pub settings: Settings,
+    pub identity: Identity,
+    pub me: Member,
+    pub password: Secret,
+}
+
+impl Pod {
+    /// From start-zookeeper's flags and variables.
+    pub fn from_flags(matches: &ArgMatches, command: &str) -> Result<Pod> {
+        let env = |name: &str| std::env::var_os(name);
+        let settings = Settings::new(flags::parse(matches, &env)?, &env)?;
+        log::set_level(settings.log_level);
+        let Some(password) = settings.super_password.clone() else {
+            return Err(Error::usage(format!(
+                "{command} is for dynamic membership: set --membership=dynamic (ZK_MEMBERSHIP)"
+            )));
+        };
+        let names = &settings.names;
+        let identity = Identity::resolve(&settings.ensemble, || {
+            HostNames::discover(names.hostname.as_deref(), names.domain.as_deref())
+        })?;
+        let me = identity
+            .me
+            .clone()
+            .ok_or_else(|| Error::failed("this server has no myid"))?;
+        Ok(Pod {
+            settings,
+            identity,
+            me,
+            password,
+        })
+    }
+
+    /// The local server, if it serves: the membership it knows.
+    pub fn local_config(&self, timeout: Duration) -> Option<Config> {
+        let local = Server {
+            host: "127.0.0.1".into(),
+            port: self.settings.ports.client,
+        };
+        let srvr = fourlw::ask(&local, "srvr", timeout).ok()?;
+        fourlw::mode(&srvr).filter(|mode| fourlw::serves(mode))?;
+        let conf = fourlw::ask(&local, "conf", timeout).ok()?;
+        Some(Config::parse(&conf)).filter(|c| !c.servers.is_empty())
+    }
+}
+
+pub fn run(matches: &ArgMatches) -> Result<u8> {
+    let pod = Pod::from_flags(matches, "zkpod join")?;
+    let id = pod.me.id;
+    let line = server_line(&pod.settings, &pod.me);
+    let mut next_log = Instant::now() + LOG_EVERY;
+    loop {
+        let Some(config) = pod.local_config(Duration::from_secs(2)) else {
+            if Instant::now() >= next_log {
+                crate::info!("join: waiting for server {id} to sync with the ensemble");
+                next_log = Instant::now() + LOG_EVERY;
+            }
+            std::thread::sleep(POLL);
+            continue;
+        };
+        if config.get(id).is_some() {
+            crate::info!(
+                "server {id} is a member of the ensemble (version {:x})",
+                config.version.unwrap_or_default()
+            );
+            return Ok(0);
+        }
+        let mut addresses = vec![format!("127.0.0.1:{}", pod.settings.ports.client)];
+        addresses.extend(client_addresses(
+            &config,
+            Some(id),
+            pod.settings.ports.client,
+        ));
+        let added = Session::open(&addresses, &pod.password, SESSION_TIMEOUT)
+            .and_then(|session| session.reconfig(std::slice::from_ref(&line), &[]));
+        match added {
+            Ok(after) if after.get(id).is_some() => {
+                crate::info!(
+                    "server {id} joined the ensemble (version {:x}): {line}",
+                    after.version.unwrap_or_default()
+                );
+                return Ok(0);
+            }
+            Ok(_) => {}
+            Err(Failure::Busy(why)) => crate::debug!("join: {why}; trying again"),
+            Err(Failure::Other(why)) => {
+                if Instant::now() >= next_log {
+                    crate::warn!("join: adding server {id} failed: {why}; trying again");
+                    next_log = Instant::now() + LOG_EVERY;
+                }
+            }
+        }
+        std::thread::sleep(POLL);
+    }
+}

@@ -1,0 +1,214 @@
+//! start-zookeeper in dynamic membership: which members this server starts with.
+//!
+//! - A member that holds history starts with the newest membership ZooKeeper committed on its
+//!   data volume (`zoo.cfg.dynamic.<version>`), whatever `--servers` says now: a stale one is
+//!   corrected by its peers as it syncs.
+//! - Otherwise it asks the other pods (`conf`, all at once). If the ensemble serves, this
+//!   server starts with the ensemble's members plus itself, syncs as a non-voting follower,
+//!   and `zkpod join` then asks the ensemble to add it. An empty server that the ensemble
+//!   still lists as a member (its disk was lost) is first removed through the others, so that
+//!   it never votes with an empty state.
+//! - If nobody serves, the first ensemble (`--servers`) forms as in static membership, with
+//!   the same wait for an empty voter (`empty_disk`); a pod past the first ensemble waits
+//!   until the ensemble serves.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use super::empty_disk::{self, Waited};
+use super::identity::{Identity, Member};
+use super::render::{Servers, server_line};
+use super::settings::Settings;
+use crate::cli::error::{Error, Result};
+use crate::membership::client::{Failure, Session};
+use crate::membership::{self, Config};
+use crate::pid1::signals::Signals;
+use crate::probe::fourlw::{self, Server};
+
+/// How long one pod may take to answer.
+const ASK_TIMEOUT: Duration = Duration::from_millis(800);
+/// How long a session with the ensemble may take to open, and each call on it.
+pub const SESSION_TIMEOUT: Duration = Duration::from_secs(5);
+/// Between rounds of asking.
+const POLL: Duration = Duration::from_secs(1);
+const LOG_EVERY: Duration = Duration::from_secs(5);
+
+/// What start-zookeeper does next.
+#[derive(Debug)]
+pub enum Decision {
+    Start(Servers),
+    /// A TERM or INT came while waiting: exit with this status, the server never started.
+    Stop(u8),
+}
+
+/// Decide. With `ask` false (a dry run), only the data volume is read.
+pub fn decide(settings: &Settings, identity: &Identity, ask: bool) -> Result<Decision> {
+    let me = identity
+        .me
+        .clone()
+        .ok_or_else(|| Error::failed("dynamic membership needs a myid for this server"))?;
+    let dirs = &settings.dirs;
+    let history = empty_disk::has_history(&[&dirs.data, &dirs.data_log])?;
+    if history
+        && let Some((path, config)) = membership::committed(&dirs.data)?
+        && config.get(me.id).is_some()
+    {
+        crate::info!(
+            "starting with the membership the ensemble committed (version {:x}), from {}",
+            config.version.unwrap_or_default(),
+            path.display()
+        );
+        return Ok(Decision::Start(Servers::Committed(path)));
+    }
+    if !ask {
+        return Ok(Decision::Start(Servers::Flags));
+    }
+    let founder = identity.members.iter().any(|m| m.id == me.id);
+    let port = settings.ports.client;
+    let signals = Signals::open()?;
+    let mut next_log = Instant::now();
+    loop {
+        if let Some(config) = ensemble_config(&identity.others, port) {
+            match config.get(me.id) {
+                None => {
+                    crate::info!(
+                        "the ensemble serves without this server: starting as a new member, \
+                         to sync first and then be added (version {:x})",
+                        config.version.unwrap_or_default()
+                    );
+                    return Ok(Decision::Start(Servers::Lines(with_me(
+                        config, settings, &me,
+                    ))));
+                }
+                Some(_) if history => {
+                    crate::info!("the ensemble lists this server: starting with its members");
+                    return Ok(Decision::Start(Servers::Lines(config)));
+                }
+                Some(_) => {
+                    crate::warn!(
+                        "the data directory is empty but the ensemble lists this server \
+                         ({}): removing it first, so that it never votes with an empty state, \
+                         then joining as a new member",
+                        me.id
+                    );
+                    if let Err(err) = remove(&config, me.id, settings) {
+                        crate::warn!("removing server {} failed ({err}); trying again", me.id);
+                    }
+                    if let Some(status) = pause(&signals, POLL) {
+                        return Ok(Decision::Stop(status));
+                    }
+                    continue;
+                }
+            }
+        }
+        if founder {
+            if history {
+                crate::info!("no member serves: starting with the first ensemble's members");
+                return Ok(Decision::Start(Servers::Flags));
+            }
+            let voters: Vec<Member> = identity
+                .members
+                .iter()
+                .filter(|m| m.id != me.id)
+                .cloned()
+                .collect();
+            match empty_disk::wait(me.id, &voters, port)? {
+                Waited::Stopped(status) => return Ok(Decision::Stop(status)),
+                Waited::New => return Ok(Decision::Start(Servers::Flags)),
+                // Ask again for the members.
+                Waited::Join => continue,
+            }
+        }
+        if Instant::now() >= next_log {
+            crate::warn!(
+                "waiting: server {} is not in the first ensemble and no member serves yet",
+                me.id
+            );
+            next_log = Instant::now() + LOG_EVERY;
+        }
+        if let Some(status) = pause(&signals, POLL) {
+            return Ok(Decision::Stop(status));
+        }
+    }
+}
+
+/// The membership of a serving member, asking `others` at once; None when none serves.
+pub fn ensemble_config(others: &[Member], port: u16) -> Option<Config> {
+    std::thread::scope(|scope| {
+        let asks: Vec<_> = others
+            .iter()
+            .map(|member| {
+                scope.spawn(move || {
+                    let server = Server {
+                        host: member.host.clone(),
+                        port,
+                    };
+                    let srvr = fourlw::ask(&server, "srvr", ASK_TIMEOUT).ok()?;
+                    fourlw::mode(&srvr).filter(|mode| fourlw::serves(mode))?;
+                    let conf = fourlw::ask(&server, "conf", ASK_TIMEOUT).ok()?;
+                    Some(Config::parse(&conf)).filter(|c| !c.servers.is_empty())
+                })
+            })
+            .collect();
+        // The newest membership any serving member reports.
+        asks.into_iter()
+            .filter_map(|ask| ask.join().ok().flatten())
+            .max_by_key(|config| config.version)
+    })
+}
+
+/// `config` with this server added as a participant (or observer).
+fn with_me(mut config: Config, settings: &Settings, me: &Member) -> Config {
+    let line = server_line(settings, me);
+    config.servers.extend(Config::parse(&line).servers);
+    config
+}
+
+/// Remove server `id` through the members of `config`.
+fn remove(config: &Config, id: u32, settings: &Settings) -> std::result::Result<(), Failure> {
+    let password = settings
+        .super_password
+        .as_ref()
+        .ok_or_else(|| Failure::Other("no super user password".into()))?;
+    let addresses = client_addresses(config, Some(id), settings.ports.client);
+    let session = Session::open(&addresses, password, SESSION_TIMEOUT)?;
+    let after = session.reconfig(&[], &[id])?;
+    crate::info!(
+        "server {id} removed (version {:x})",
+        after.version.unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// `host:clientPort` of every server in `config` but `except`.
+pub fn client_addresses(config: &Config, except: Option<u32>, default_port: u16) -> Vec<String> {
+    config
+        .servers
+        .iter()
+        .filter(|s| Some(s.id) != except)
+        .map(|s| format!("{}:{}", s.host(), s.client_port().unwrap_or(default_port)))
+        .collect()
+}
+
+/// Wait `time` for a TERM or INT; Some(status) if one came.
+fn pause(signals: &Signals, time: Duration) -> Option<u8> {
+    let until = Instant::now() + time;
+    while let Some(left) = until.checked_duration_since(Instant::now()) {
+        if signals.wait(Some(left)) {
+            while let Some(signo) = signals.next() {
+                match Signal::try_from(signo) {
+                    Ok(sig @ (Signal::SIGTERM | Signal::SIGINT)) => {
+                        crate::info!("{sig} while waiting: not starting the server");
+                        return Some(128 + sig as u8);
+                    }
+                    Ok(Signal::SIGCHLD) => {
+                        crate::pid1::reap(None);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    None
+}

@@ -1,0 +1,299 @@
+//! Dynamic membership on simulated pods with real ZooKeeper: scaling up and down, rolling and
+//! whole-ensemble restarts, killed and wiped pods, with a client writing acknowledged znodes
+//! throughout, every one of them present at the end.
+
+mod common;
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use common::statefulset::*;
+use common::*;
+
+/// One ensemble at a time: each pod is a JVM, and the machine has few cores.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+const MINUTE: Duration = Duration::from_secs(60);
+const PASSWORD: &str = "s3cret-for-tests";
+
+/// Five pods (all names known, as with publishNotReadyAddresses), the first ensemble three,
+/// dynamic membership as the manifest sets it: ZK_MEMBERSHIP and ZK_SUPER_PASSWORD.
+fn dynamic_set() -> StatefulSet {
+    let mut set = create(5, &tutorial_flags(3));
+    set.env = vec![
+        ("ZK_MEMBERSHIP".into(), "dynamic".into()),
+        ("ZK_SUPER_PASSWORD".into(), PASSWORD.into()),
+    ];
+    set
+}
+
+/// The ensemble's membership as pod i's server reports it (`conf`): (id, role) pairs.
+fn members(set: &StatefulSet, i: usize) -> Vec<(u32, String)> {
+    let script = "data, _ = zk.get('/zookeeper/config')\nprint(data.decode())";
+    let text = set.kazoo(i, script).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let (key, spec) = line.split_once('=')?;
+            let id = key.strip_prefix("server.")?.parse().ok()?;
+            let role = spec.split(';').next()?.split(':').nth(3)?.to_owned();
+            Some((id, role))
+        })
+        .collect()
+}
+
+fn participants(set: &StatefulSet, i: usize) -> Vec<u32> {
+    members(set, i)
+        .into_iter()
+        .filter(|(_, role)| role == "participant")
+        .map(|(id, _)| id)
+        .collect()
+}
+
+fn wait_participants(set: &StatefulSet, through: usize, want: &[u32]) {
+    let mut seen = Vec::new();
+    let ok = wait_until(2 * MINUTE, || {
+        seen = participants(set, through);
+        seen == want
+    });
+    assert!(
+        ok,
+        "participants seen through zk-{through}: {seen:?}, want {want:?}"
+    );
+}
+
+/// `zkpod leave` in pod i (its preStop hook), with the pod's flags.
+fn leave(set: &StatefulSet, i: usize, timeout: &str) -> std::process::Output {
+    let mut args = vec![ZKPOD, "leave", "--timeout", timeout];
+    args.extend(set.flags.iter().map(String::as_str));
+    set.exec(i, &args, Duration::from_secs(120))
+}
+
+/// A client in the cluster network creating /acked/NNNNNN one after another, through every
+/// pod, printing each name once ZooKeeper acknowledged it; it stops when `stop` exists.
+struct Writer {
+    child: Child,
+    stop: std::path::PathBuf,
+}
+
+const WRITER: &str = r#"
+import os, sys, time
+from kazoo.client import KazooClient
+from kazoo.retry import KazooRetry
+zk = KazooClient(hosts=sys.argv[1], timeout=10,
+                 connection_retry=KazooRetry(max_tries=-1, max_delay=1),
+                 command_retry=KazooRetry(max_tries=-1, max_delay=1))
+zk.start(timeout=60)
+zk.ensure_path('/acked')
+n = 0
+while not os.path.exists(sys.argv[2]):
+    name = '/acked/n%06d' % n
+    try:
+        zk.create(name, b'x')
+    except Exception as err:
+        if type(err).__name__ != 'NodeExistsError':
+            time.sleep(0.2)
+            continue
+    print(name, flush=True)
+    n += 1
+    time.sleep(0.05)
+zk.stop()
+"#;
+
+impl Writer {
+    fn start(set: &StatefulSet) -> Writer {
+        let stop = set.root.join("writer-stop");
+        let child = set
+            .in_network(&[PYTHON, "-c", WRITER, &set.connect_string()])
+            .arg(&stop)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Writer { child, stop }
+    }
+
+    /// Stop it; the names it saw acknowledged.
+    fn finish(mut self) -> Vec<String> {
+        fs::write(&self.stop, "").unwrap();
+        let stdout = self.child.stdout.take().unwrap();
+        let acked: Vec<String> = BufReader::new(stdout)
+            .lines()
+            .map_while(|l| l.ok())
+            .collect();
+        let started = Instant::now();
+        while matches!(self.child.try_wait(), Ok(None)) && started.elapsed() < MINUTE {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        acked
+    }
+}
+
+/// Every acknowledged znode is there, read through pod i.
+fn assert_all_present(set: &StatefulSet, i: usize, acked: &[String]) {
+    assert!(
+        acked.len() > 20,
+        "the writer acknowledged only {}",
+        acked.len()
+    );
+    let script = "zk.sync('/')\nprint('\\n'.join(sorted(zk.get_children('/acked'))))";
+    let present = set.kazoo(i, script).unwrap();
+    let present: std::collections::HashSet<&str> = present.lines().collect();
+    let lost: Vec<&String> = acked
+        .iter()
+        .filter(|name| !present.contains(name.trim_start_matches("/acked/")))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged znodes lost: {lost:?}",
+        lost.len()
+    );
+}
+
+/// A write through pod i succeeds (a quorum exists).
+fn write_through(set: &StatefulSet, i: usize, name: &str) {
+    let script = format!("zk.create('/{name}', b'x')\nprint('ok')");
+    assert_eq!(
+        set.kazoo(i, &script).as_deref(),
+        Ok("ok\n"),
+        "write through zk-{i}"
+    );
+}
+
+fn start_and_wait(set: &mut StatefulSet, pods: &[usize]) {
+    for &i in pods {
+        set.start(i);
+    }
+    for &i in pods {
+        set.wait_ready(i, true, 2 * MINUTE);
+    }
+}
+
+#[test]
+#[ignore = "needs root and namespaces"]
+fn scale_up_then_down_keeps_every_write() {
+    require_root_and_namespaces();
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut set = dynamic_set();
+    start_and_wait(&mut set, &[0, 1, 2]);
+    wait_participants(&set, 0, &[1, 2, 3]);
+    let writer = Writer::start(&set);
+
+    // 3 → 5: the new pods join by themselves; ready only once they are members.
+    start_and_wait(&mut set, &[3, 4]);
+    wait_participants(&set, 0, &[1, 2, 3, 4, 5]);
+    for i in [3, 4] {
+        assert!(set.probe(i, true).status.success());
+    }
+    // The new servers vote: with two of the first three killed, 3 of 5 remain.
+    set.kill(0);
+    set.kill(1);
+    write_through(&set, 3, "with-two-killed");
+    // A killed pod restarts and is still a member.
+    start_and_wait(&mut set, &[0, 1]);
+    wait_participants(&set, 0, &[1, 2, 3, 4, 5]);
+
+    // 5 → 3: preStop then TERM, for zk-4, then zk-3.
+    for i in [4, 3] {
+        let out = leave(&set, i, "60");
+        assert!(out.status.success(), "leave zk-{i}: {}", stderr(&out));
+        assert_eq!(set.stop(i), Some(143));
+    }
+    wait_participants(&set, 0, &[1, 2, 3]);
+    // The quorum is now 2 of 3: one stopped, writes still succeed.
+    assert_eq!(set.stop(2), Some(143));
+    write_through(&set, 0, "with-one-of-three-stopped");
+    start_and_wait(&mut set, &[2]);
+
+    let acked = writer.finish();
+    assert_all_present(&set, 0, &acked);
+}
+
+#[test]
+#[ignore = "needs root and namespaces"]
+fn rolling_and_whole_restarts_and_a_wiped_pod_keep_every_write() {
+    require_root_and_namespaces();
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut set = dynamic_set();
+    start_and_wait(&mut set, &[0, 1, 2]);
+    let writer = Writer::start(&set);
+
+    // A rolling restart, as the StatefulSet controller does it: highest ordinal first, each
+    // pod's preStop and TERM, then its start, ready before the next.
+    for i in [2, 1, 0] {
+        let out = leave(&set, i, "60");
+        assert!(out.status.success(), "leave zk-{i}: {}", stderr(&out));
+        assert_eq!(set.stop(i), Some(143));
+        start_and_wait(&mut set, &[i]);
+        wait_participants(&set, i, &[1, 2, 3]);
+    }
+
+    // `kubectl delete` of every pod: every preStop and TERM at once; then all start again.
+    let leaves: Vec<_> = (0..3)
+        .map(|i| {
+            let mut args = vec![
+                ZKPOD.to_owned(),
+                "leave".into(),
+                "--timeout".into(),
+                "30".into(),
+            ];
+            args.extend(set.flags.iter().cloned());
+            let pid1 = set.pid1(i).to_string();
+            let mut cmd = std::process::Command::new("nsenter");
+            cmd.args(["-t", &pid1, "-n", "-u", "-p", "-m", "--"])
+                .args(&args)
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .envs(set.env.iter().map(|(k, v)| (k, v)))
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    for (i, leave) in leaves.into_iter().enumerate() {
+        let out = leave.wait_with_output().unwrap();
+        assert!(out.status.success(), "leave zk-{i}: {}", stderr(&out));
+    }
+    for i in 0..3 {
+        set.stop(i);
+    }
+    start_and_wait(&mut set, &[0, 1, 2]);
+    wait_participants(&set, 0, &[1, 2, 3]);
+
+    // A pod whose volume is lost rejoins by the join path.
+    assert_eq!(set.stop(1), Some(143));
+    set.wipe(1);
+    start_and_wait(&mut set, &[1]);
+    wait_participants(&set, 1, &[1, 2, 3]);
+    assert!(
+        set.logs(1).contains("removing it first"),
+        "zk-1 did not rejoin as a new member:\n{}",
+        set.logs(1)
+    );
+
+    let acked = writer.finish();
+    assert_all_present(&set, 1, &acked);
+}
+
+#[test]
+#[ignore = "needs root and namespaces"]
+fn leave_with_the_ensemble_unreachable_fails_within_its_deadline() {
+    require_root_and_namespaces();
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut set = dynamic_set();
+    // zk-0 runs a command instead of ZooKeeper: nobody serves.
+    let mut flags = set.flags.clone();
+    flags.extend(["--".into(), "sleep".into(), "600".into()]);
+    set.start_with(0, &flags);
+    let started = Instant::now();
+    let out = leave(&set, 0, "3");
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(took < Duration::from_secs(6), "took {took:?}");
+    let err = stderr(&out);
+    assert!(err.starts_with("zkpod leave: cannot leave"), "{err}");
+}

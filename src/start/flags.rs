@@ -679,8 +679,11 @@ pub fn parse(matches: &ArgMatches, env: &dyn Fn(&str) -> Option<OsString>) -> Re
             set(&mut flags, value)?;
         }
     }
+    // Commands that read these flags but run no server (zkpod join, leave) have no COMMAND.
     flags.command = matches
-        .get_many::<OsString>("command")
+        .try_get_many::<OsString>("command")
+        .ok()
+        .flatten()
         .map(|values| values.cloned().collect())
         .unwrap_or_default();
     Ok(flags)

@@ -9,8 +9,9 @@
 //!   still lists as a member (its disk was lost) is first removed through the others, so that
 //!   it never votes with an empty state.
 //! - If nobody serves, the first ensemble (`--servers`) forms as in static membership, with
-//!   the same wait for an empty voter (`empty_disk`); a pod past the first ensemble waits
-//!   until the ensemble serves.
+//!   the same wait for an empty voter (`empty_disk`). A pod past the first ensemble, or one
+//!   removed earlier (the membership it last saw committed leaves it out), waits until the
+//!   ensemble serves: the others may hold writes it lacks.
 
 use std::time::{Duration, Instant};
 
@@ -50,10 +51,12 @@ pub fn decide(settings: &Settings, identity: &Identity, ask: bool) -> Result<Dec
         .ok_or_else(|| Error::failed("dynamic membership needs a myid for this server"))?;
     let dirs = &settings.dirs;
     let history = empty_disk::has_history(&[&dirs.data, &dirs.data_log])?;
+    let committed = membership::committed(&dirs.data)?;
     if history
-        && let Some((path, config)) = membership::committed(&dirs.data)?
+        && let Some((path, config)) = &committed
         && config.get(me.id).is_some()
     {
+        let path = path.clone();
         crate::info!(
             "starting with the membership the ensemble committed (version {:x}), from {}",
             config.version.unwrap_or_default(),
@@ -102,7 +105,19 @@ pub fn decide(settings: &Settings, identity: &Identity, ask: bool) -> Result<Dec
                 }
             }
         }
-        if founder {
+        if let Some((_, config)) = &committed {
+            // Removed earlier (zkpod leave): the others may have written since, so this server
+            // must not form a quorum with the first ensemble's members; it joins again.
+            if Instant::now() >= next_log {
+                crate::warn!(
+                    "waiting: server {} is not in the membership committed last (version {:x}); \
+                     it joins again once a member serves",
+                    me.id,
+                    config.version.unwrap_or_default()
+                );
+                next_log = Instant::now() + LOG_EVERY;
+            }
+        } else if founder {
             if history {
                 crate::info!("no member serves: starting with the first ensemble's members");
                 return Ok(Decision::Start(Servers::Flags));
@@ -119,8 +134,7 @@ pub fn decide(settings: &Settings, identity: &Identity, ask: bool) -> Result<Dec
                 // Ask again for the members.
                 Waited::Join => continue,
             }
-        }
-        if Instant::now() >= next_log {
+        } else if Instant::now() >= next_log {
             crate::warn!(
                 "waiting: server {} is not in the first ensemble and no member serves yet",
                 me.id

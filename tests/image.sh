@@ -28,6 +28,9 @@ set -eEuo pipefail
 cd "$(dirname "$0")/.."
 
 MANIFEST=docker/zookeeper.yaml
+# The dynamic-membership variant: linted like the first (its scaling is tested on simulated
+# pods, tests/dynamic.rs).
+MANIFESTS="$MANIFEST docker/zookeeper-dynamic.yaml"
 DOCKERFILE=docker/Dockerfile
 PY=/usr/bin/python3 # Debian's, with python3-yaml and python3-kazoo
 NS=localhost/zkpod-test
@@ -175,23 +178,25 @@ lint() {
     "$LINT/hadolint" "$DOCKERFILE" || fail "hadolint $DOCKERFILE"
     ok "hadolint $("$LINT/hadolint" --version | grep -o '[0-9.]*$'): $DOCKERFILE"
 
-    local version
-    for version in $KUBERNETES_VERSIONS; do
-        "$LINT/kubernetes-validate" --strict --quiet -k "$version" "$MANIFEST" ||
-            fail "kubernetes-validate --strict -k $version $MANIFEST"
+    local version manifest
+    for manifest in $MANIFESTS; do
+        for version in $KUBERNETES_VERSIONS; do
+            "$LINT/kubernetes-validate" --strict --quiet -k "$version" "$manifest" ||
+                fail "kubernetes-validate --strict -k $version $manifest"
+        done
+        ok "kubernetes-validate --strict: $manifest for Kubernetes $KUBERNETES_VERSIONS"
+
+        # The skipped checks and their reasons are checkov.io/skip annotations in the manifest.
+        "$LINT/checkov" --file "$manifest" --framework kubernetes --skip-download --output json \
+            >"$TMP/checkov.json" || true
+        "$PY" tests/image/manifest.py checkov "$TMP/checkov.json" ||
+            fail "checkov: $manifest"
+        ok "checkov $("$LINT/checkov" --version): $manifest: no failed check, every skipped one has a reason"
+
+        "$PY" tests/image/manifest.py restricted "$manifest" >"$TMP/restricted.txt" ||
+            { cat "$TMP/restricted.txt"; fail "the restricted Pod Security Standard: $manifest"; }
+        ok "$manifest: the pod meets the restricted Pod Security Standard, read-only root, NetworkPolicy"
     done
-    ok "kubernetes-validate --strict: $MANIFEST for Kubernetes $KUBERNETES_VERSIONS"
-
-    # The skipped checks and their reasons are checkov.io/skip annotations in the manifest.
-    "$LINT/checkov" --file "$MANIFEST" --framework kubernetes --skip-download --output json \
-        >"$TMP/checkov.json" || true
-    "$PY" tests/image/manifest.py checkov "$TMP/checkov.json" ||
-        fail "checkov: $MANIFEST"
-    ok "checkov $("$LINT/checkov" --version): no failed check, every skipped one has a reason"
-
-    "$PY" tests/image/manifest.py restricted "$MANIFEST" >"$TMP/restricted.txt" ||
-        { cat "$TMP/restricted.txt"; fail "the restricted Pod Security Standard"; }
-    ok "the pod meets the restricted Pod Security Standard, read-only root, NetworkPolicy"
 }
 
 # --- base images ---------------------------------------------------------------------------

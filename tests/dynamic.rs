@@ -319,3 +319,42 @@ fn leave_with_the_ensemble_unreachable_fails_within_its_deadline() {
     let err = stderr(&out);
     assert!(err.starts_with("zkpod leave: cannot leave"), "{err}");
 }
+
+#[test]
+#[ignore = "needs root and namespaces"]
+fn observers_keep_their_role_and_the_password_stays_off_command_lines() {
+    require_root_and_namespaces();
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut flags = tutorial_flags(3);
+    flags.push("--observers=1".into());
+    let mut set = create(5, &flags);
+    set.env = vec![
+        ("ZK_MEMBERSHIP".into(), "dynamic".into()),
+        ("ZK_SUPER_PASSWORD".into(), PASSWORD.into()),
+    ];
+    start_and_wait(&mut set, &[0, 1, 2, 3]);
+    let first = vec![
+        (1, "participant".to_owned()),
+        (2, "participant".to_owned()),
+        (3, "participant".to_owned()),
+        (4, "observer".to_owned()),
+    ];
+    assert!(
+        wait_until(MINUTE, || members(&set, 0) == first),
+        "{:?}",
+        members(&set, 0)
+    );
+    assert_eq!(set.server_state(3), "observer");
+    // A pod past the first ensemble joins as a voter.
+    start_and_wait(&mut set, &[4]);
+    wait_participants(&set, 0, &[1, 2, 3, 5]);
+    // What ps shows of every process in the pod: no password, no digest.
+    let ps = set.exec(0, &["ps", "-eo", "args"], Duration::from_secs(10));
+    let ps = stdout(&ps);
+    assert!(ps.contains("QuorumPeerMain"), "{ps}");
+    assert!(
+        !ps.contains(PASSWORD) && !ps.contains("superDigest"),
+        "{ps}"
+    );
+    assert!(!set.logs(0).contains(PASSWORD) && !set.logs(0).contains("superDigest"));
+}

@@ -207,6 +207,15 @@ fn scale_up_then_down_keeps_every_write() {
     // The quorum is now 2 of 3: one stopped, writes still succeed.
     assert_eq!(set.stop(2), Some(143));
     write_through(&set, 0, "with-one-of-three-stopped");
+    // Leaving now would leave one serving voter of two: refused, and the pod may stop.
+    let out = leave(&set, 0, "30");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not leaving: without server 1"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(participants(&set, 0), [1, 2, 3]);
     start_and_wait(&mut set, &[2]);
 
     let acked = writer.finish();

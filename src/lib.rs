@@ -4,12 +4,14 @@
 //!   parsing, logging, output).
 //! - `start`: start-zookeeper, phase by phase (flags → settings → plan → apply → exec).
 //! - `probe`: zookeeper-ready and zookeeper-metrics, built on a four-letter-word client.
+//! - `diagnose`: `zkpod diagnose`, why the ensemble is not healthy.
 //! - `membership`: dynamic membership (ZooKeeper's reconfiguration): `zkpod join`, `zkpod leave`.
 //! - `pid1`: `zkpod supervise`, the container's PID 1 (signals, spawn, credentials).
 //! - `arena`: the memory allocator that keeps short-lived commands quick.
 
 pub mod arena;
 pub mod cli;
+pub mod diagnose;
 pub mod membership;
 pub mod pid1;
 pub mod probe;

@@ -169,7 +169,10 @@ fn wiped_servers_rejoin_once_the_others_serve() {
     set.start(1);
     set.wait_ready(1, true, MINUTE);
     assert_eq!(acked_seen_by(&set, 1), WRITES);
-    assert!(set.logs(1).contains("the ensemble serves: starting"));
+    assert!(
+        set.logs(1)
+            .contains("starting, to sync from the ensemble's leader")
+    );
 
     // A server wiped while the rest is down waits, and starts as soon as the others serve.
     for i in 0..3 {

@@ -19,7 +19,7 @@ use clap::ArgMatches;
 
 pub use error::{Error, Result};
 
-use crate::{membership, pid1, probe, start};
+use crate::{diagnose, membership, pid1, probe, start};
 
 /// One command of zkpod.
 pub struct Applet {
@@ -97,6 +97,14 @@ pub const APPLETS: &[Applet] = &[
         pid1: false,
         command: membership::leave::command,
         run: membership::leave::run,
+    },
+    Applet {
+        name: "diagnose",
+        link: None,
+        about: "tell why the ensemble is not healthy: this pod, every member, and a verdict",
+        pid1: false,
+        command: diagnose::command,
+        run: diagnose::run,
     },
     Applet {
         name: "install-links",

@@ -175,7 +175,10 @@ pub fn interpret(word: &str, reply: &[u8]) -> std::result::Result<String, Failur
 /// The server's addresses. An IP address needs no lookup; a name is looked up on a thread of
 /// its own, so that a resolver that never answers cannot hold the probe past its deadline
 /// (getaddrinfo has no timeout of its own).
-fn resolve(server: &Server, timeout: Duration) -> std::result::Result<Vec<SocketAddr>, Failure> {
+pub fn resolve(
+    server: &Server,
+    timeout: Duration,
+) -> std::result::Result<Vec<SocketAddr>, Failure> {
     let host = server.host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = host.parse::<std::net::IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, server.port)]);

@@ -1,0 +1,328 @@
+//! What diagnose finds: this pod, read from its disk, and every member, asked over the
+//! network at once, each step within the timeout.
+
+use std::fs;
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::cli::error::Result;
+use crate::membership::Config;
+use crate::probe::fourlw::{self, Failure, Server};
+use crate::start::empty_disk;
+use crate::start::identity::{self, HostNames, Identity};
+use crate::start::render::Servers;
+use crate::start::settings::Settings;
+
+/// This pod, as its disk and its names say.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ThisPod {
+    pub host_name: String,
+    pub domain: String,
+    pub membership: &'static str,
+    /// The myid start-zookeeper gives this pod.
+    pub myid: Option<u32>,
+    /// What the data directory's myid file holds, if there is one.
+    pub myid_on_disk: Option<String>,
+    pub files: Vec<FileState>,
+    pub data_dir: DataDir,
+    /// Why the pod's place in the ensemble is unknown (a host name without an ordinal, …).
+    pub error: Option<String>,
+}
+
+/// A configuration file, against what start-zookeeper would write now.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileState {
+    pub path: String,
+    /// matches, differs, missing, or managed by ZooKeeper (zoo.cfg in dynamic membership).
+    pub state: &'static str,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DataDir {
+    pub path: String,
+    /// A transaction log, or a snapshot past snapshot.0.
+    pub history: bool,
+    pub newest_snapshot: Option<String>,
+    pub newest_log: Option<String>,
+    pub free_bytes: Option<u64>,
+}
+
+/// Whether a port accepts connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Port {
+    Open,
+    Refused,
+    TimedOut,
+    /// No address to try, or another error.
+    Unreachable,
+}
+
+/// One member, as the network shows it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Member {
+    pub id: u32,
+    pub host: String,
+    pub observer: bool,
+    pub this_pod: bool,
+    pub addresses: Vec<String>,
+    pub resolve_error: Option<String>,
+    pub client: Option<Port>,
+    pub quorum: Option<Port>,
+    pub election: Option<Port>,
+    /// imok, or what came instead.
+    pub ruok: Option<String>,
+    /// leader, follower, observer, standalone, not serving, waiting (empty disk), …
+    pub mode: Option<String>,
+    pub zxid: Option<String>,
+    pub epoch: Option<u64>,
+    pub latency: Option<String>,
+    pub config_version: Option<String>,
+    pub config_members: Vec<u32>,
+    /// Four-letter words the member refuses (not in 4lw.commands.whitelist).
+    pub refused_words: Vec<String>,
+    /// Why it could not be asked.
+    pub error: Option<String>,
+}
+
+impl Member {
+    /// It serves clients in a quorum (or alone).
+    pub fn serves(&self) -> bool {
+        self.mode.as_deref().is_some_and(fourlw::serves)
+    }
+
+    /// The counter half of its zxid.
+    pub fn counter(&self) -> Option<u64> {
+        zxid_value(self.zxid.as_deref()?).map(|z| z & 0xffff_ffff)
+    }
+}
+
+fn zxid_value(text: &str) -> Option<u64> {
+    u64::from_str_radix(text.trim().trim_start_matches("0x"), 16).ok()
+}
+
+/// Look at this pod and ask every member.
+pub fn gather(settings: &Settings, timeout: Duration) -> Result<(ThisPod, Vec<Member>)> {
+    let mut pod = ThisPod {
+        membership: if settings.ensemble.dynamic {
+            "dynamic"
+        } else {
+            "static"
+        },
+        data_dir: data_dir(settings),
+        ..ThisPod::default()
+    };
+    let names = &settings.names;
+    let names = match HostNames::discover(names.hostname.as_deref(), names.domain.as_deref()) {
+        Ok(names) => names,
+        Err(err) => {
+            pod.error = Some(err.to_string());
+            return Ok((pod, Vec::new()));
+        }
+    };
+    pod.host_name = names.short.clone();
+    pod.domain = names.domain.clone();
+    let identity = match Identity::resolve(&settings.ensemble, || Ok(names.clone())) {
+        Ok(identity) => identity,
+        Err(err) => {
+            pod.error = Some(err.to_string());
+            return Ok((pod, Vec::new()));
+        }
+    };
+    pod.myid = identity.myid;
+    pod.myid_on_disk = fs::read_to_string(settings.dirs.data.join("myid"))
+        .ok()
+        .map(|text| text.trim().to_owned());
+    pod.files = files(settings, &identity);
+
+    let mut candidates: Vec<identity::Member> = identity.members.clone();
+    if let Some(me) = &identity.me
+        && !candidates.iter().any(|m| m.id == me.id)
+    {
+        candidates.push(me.clone());
+    }
+    if identity.myid.is_none() {
+        // A standalone server: only this pod.
+        candidates.push(identity::Member {
+            id: 0,
+            host: "127.0.0.1".into(),
+            observer: false,
+        });
+    }
+    let own = identity.myid.unwrap_or(0);
+    let members = std::thread::scope(|scope| {
+        let asks: Vec<_> = candidates
+            .iter()
+            .map(|m| scope.spawn(move || ask(m, m.id == own, settings, timeout)))
+            .collect();
+        asks.into_iter()
+            .zip(&candidates)
+            .map(|(ask, m)| {
+                ask.join().unwrap_or_else(|_| Member {
+                    id: m.id,
+                    host: m.host.clone(),
+                    error: Some("the check failed".into()),
+                    ..Member::default()
+                })
+            })
+            .collect()
+    });
+    Ok((pod, members))
+}
+
+/// The configuration files on disk against what start-zookeeper would write now.
+fn files(settings: &Settings, identity: &Identity) -> Vec<FileState> {
+    let Ok(plan) = crate::start::plan::plan_for(settings, identity, &Servers::Flags) else {
+        return Vec::new();
+    };
+    plan.files
+        .all()
+        .iter()
+        .map(|file| {
+            let managed = settings.ensemble.dynamic && file.path.ends_with("zoo.cfg");
+            let state = match fs::read_to_string(&file.path) {
+                Err(_) => "missing",
+                Ok(_) if managed => "managed by ZooKeeper",
+                Ok(text) if text == file.contents => "matches",
+                Ok(_) => "differs",
+            };
+            FileState {
+                path: file.path.display().to_string(),
+                state,
+            }
+        })
+        .collect()
+}
+
+fn data_dir(settings: &Settings) -> DataDir {
+    let dirs = &settings.dirs;
+    let newest = |dir: &Path, prefix: &str| -> Option<String> {
+        fs::read_dir(dir.join("version-2"))
+            .ok()?
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|name| name.starts_with(prefix))
+            .max_by_key(|name| {
+                name.strip_prefix(prefix)
+                    .and_then(|z| u64::from_str_radix(z, 16).ok())
+                    .unwrap_or(0)
+            })
+    };
+    DataDir {
+        path: dirs.data.display().to_string(),
+        history: empty_disk::has_history(&[&dirs.data, &dirs.data_log]).unwrap_or(false),
+        newest_snapshot: newest(&dirs.data, "snapshot."),
+        newest_log: newest(&dirs.data_log, "log.").or_else(|| newest(&dirs.data, "log.")),
+        free_bytes: nix::sys::statvfs::statvfs(&dirs.data)
+            .ok()
+            .map(|s| s.blocks_available() * s.fragment_size()),
+    }
+}
+
+/// Ask one member everything, each step within `timeout`.
+fn ask(
+    member: &identity::Member,
+    this_pod: bool,
+    settings: &Settings,
+    timeout: Duration,
+) -> Member {
+    let ports = &settings.ports;
+    let mut found = Member {
+        id: member.id,
+        host: member.host.clone(),
+        observer: member.observer,
+        this_pod,
+        ..Member::default()
+    };
+    let server = Server {
+        host: member.host.clone(),
+        port: ports.client,
+    };
+    let addrs = match fourlw::resolve(&server, timeout) {
+        Ok(addrs) if !addrs.is_empty() => addrs,
+        Ok(_) => {
+            found.resolve_error = Some("no address".into());
+            return found;
+        }
+        Err(err) => {
+            found.resolve_error = Some(err.to_string());
+            return found;
+        }
+    };
+    found.addresses = addrs.iter().map(|a| a.ip().to_string()).collect();
+    let ip = addrs[0].ip();
+    let [client, quorum, election] = std::thread::scope(|scope| {
+        [ports.client, ports.server, ports.election]
+            .map(|port| scope.spawn(move || probe_port(SocketAddr::new(ip, port), timeout)))
+            .map(|check| check.join().unwrap_or(Port::Unreachable))
+    });
+    (found.client, found.quorum, found.election) = (Some(client), Some(quorum), Some(election));
+    if client != Port::Open {
+        found.error = Some(format!("the client port {} is not open", ports.client));
+        return found;
+    }
+    let target = Server {
+        host: ip.to_string(),
+        port: ports.client,
+    };
+    let mut refused = |word: &str| found_refused(&mut found.refused_words, word);
+    match fourlw::ask(&target, "ruok", timeout) {
+        Ok(reply) => found.ruok = Some(reply.trim().to_owned()),
+        Err(Failure::NotWhitelisted(word)) => refused(&word),
+        Err(err) => found.ruok = Some(err.to_string()),
+    }
+    match fourlw::ask(&target, "srvr", timeout) {
+        Ok(srvr) => {
+            found.mode = fourlw::mode(&srvr).map(crate::cli::quote::word);
+            found.zxid = field(&srvr, "Zxid:");
+            found.latency = field(&srvr, "Latency min/avg/max:");
+            found.epoch = found.zxid.as_deref().and_then(zxid_value).map(|z| z >> 32);
+        }
+        Err(Failure::NotServing) => found.mode = Some("not serving".into()),
+        Err(Failure::NotWhitelisted(word)) => refused(&word),
+        Err(err) => found.error = Some(err.to_string()),
+    }
+    if !found.serves()
+        && let Ok(reply) = fourlw::ask(&target, empty_disk::WORD, timeout)
+        && reply.starts_with("zkpod waiting")
+    {
+        found.mode = Some("waiting (empty disk)".into());
+    }
+    match fourlw::ask(&target, "conf", timeout) {
+        Ok(conf) => {
+            let config = Config::parse(&conf);
+            found.config_version = config.version.map(|v| format!("{v:x}"));
+            found.config_members = config.servers.iter().map(|s| s.id).collect();
+        }
+        Err(Failure::NotWhitelisted(word)) => found_refused(&mut found.refused_words, &word),
+        Err(_) => {}
+    }
+    found
+}
+
+fn found_refused(words: &mut Vec<String>, word: &str) {
+    if !words.iter().any(|w| w == word) {
+        words.push(word.to_owned());
+    }
+}
+
+/// `Zxid: 0x100000004` → `0x100000004`, cleaned for display.
+fn field(text: &str, name: &str) -> Option<String> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name))
+        .map(|value| crate::cli::quote::word(value.trim()))
+}
+
+fn probe_port(addr: SocketAddr, timeout: Duration) -> Port {
+    match TcpStream::connect_timeout(&addr, timeout) {
+        Ok(_) => Port::Open,
+        Err(err) => match err.kind() {
+            std::io::ErrorKind::ConnectionRefused => Port::Refused,
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => Port::TimedOut,
+            _ => Port::Unreachable,
+        },
+    }
+}

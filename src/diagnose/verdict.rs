@@ -162,8 +162,10 @@ pub fn verdict(pod: &ThisPod, members: &[Member]) -> Vec<Problem> {
 
     if let Some(leader) = members.iter().find(|m| m.mode.as_deref() == Some("leader")) {
         for m in members.iter().filter(|m| m.serves() && m.id != leader.id) {
+            // A follower of an earlier epoch has seen none of the leader's transactions (a
+            // new follower reports 0x0 until the first one).
             let behind = match (leader.epoch, m.epoch, leader.counter(), m.counter()) {
-                (Some(le), Some(me), _, _) if me < le => true,
+                (Some(le), Some(me), Some(lc), _) if me < le => lc > FAR_BEHIND,
                 (Some(le), Some(me), Some(lc), Some(mc)) if me == le => {
                     lc.saturating_sub(mc) > FAR_BEHIND
                 }
@@ -191,11 +193,14 @@ pub fn verdict(pod: &ThisPod, members: &[Member]) -> Vec<Problem> {
         if m.this_pod && m.mode.as_deref() == Some("waiting (empty disk)") {
             continue;
         }
-        let why = m
-            .error
-            .clone()
-            .or_else(|| m.mode.clone())
-            .unwrap_or_else(|| "no answer".into());
+        let why = match (&m.error, m.mode.as_deref()) {
+            (Some(err), _) => err.clone(),
+            (None, Some("not serving")) => {
+                "it runs but is in no quorum (electing a leader, or syncing)".into()
+            }
+            (None, Some(mode)) => format!("mode {mode}"),
+            (None, None) => "no answer".into(),
+        };
         problems.push(problem(
             format!("{} does not serve: {why}", m.host),
             format!(
@@ -320,6 +325,17 @@ mod tests {
                 .iter()
                 .any(|p| p.starts_with("zk-2.zk-hs is far behind"))
         );
+    }
+
+    #[test]
+    fn a_new_follower_of_an_earlier_epoch_is_not_behind() {
+        let mut members = healthy();
+        members[0].zxid = Some("0x0".into());
+        members[0].epoch = Some(0);
+        members[1].zxid = Some("0x100000000".into());
+        assert_eq!(verdict(&pod(), &members), []);
+        members[1].zxid = Some(format!("0x{:x}", (1u64 << 32) + 20_000));
+        assert!(verdict(&pod(), &members)[0].problem.contains("far behind"));
     }
 
     #[test]

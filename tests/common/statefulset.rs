@@ -249,6 +249,26 @@ impl StatefulSet {
         self.pods[i].process = Some(process);
     }
 
+    /// Run `args` in pod i's network with its host name and volume, while its container does
+    /// not run (as a debug container would): for commands run where start-zookeeper cannot.
+    pub fn run_stopped(&self, i: usize, args: &[&str], deadline: Duration) -> Output {
+        assert!(self.pods[i].process.is_none(), "zk-{i} runs");
+        let script = format!(
+            "set -e; hostname zk-{i}; mount --bind \"$1\" {MOUNT_PATH}; shift; exec \"$@\""
+        );
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.pods[i].netns])
+            .args(["unshare", "--uts", "--mount", "sh", "-c"])
+            .arg(script)
+            .arg("sh")
+            .arg(&self.pods[i].volume)
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        run(&mut cmd, deadline)
+    }
+
     pub fn start_all(&mut self) {
         for i in 0..self.pods.len() {
             self.start(i);

@@ -189,6 +189,20 @@ fn scale_up_then_down_keeps_every_write() {
     for i in [3, 4] {
         assert!(set.probe(i, true).status.success());
     }
+    // diagnose in zk-0, whose flags name the first three, finds the two that joined.
+    let mut args = vec![ZKPOD, "diagnose", "--format", "json"];
+    args.extend(set.flags.iter().map(String::as_str));
+    let out = set.exec(0, &args, Duration::from_secs(30));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["healthy"], true, "{report}");
+    assert_eq!(report["this_pod"]["membership"], "dynamic");
+    let ids: Vec<u64> = report["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [1, 2, 3, 4, 5]);
     // The new servers vote: with two of the first three killed, 3 of 5 remain.
     set.kill(0);
     set.kill(1);

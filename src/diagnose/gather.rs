@@ -82,6 +82,9 @@ pub struct Member {
     pub latency: Option<String>,
     pub config_version: Option<String>,
     pub config_members: Vec<u32>,
+    /// The members its `conf` lists (id, host, observer), to ask those the flags do not name.
+    #[serde(skip)]
+    pub config_hosts: Vec<identity::Member>,
     /// Four-letter words the member refuses (not in 4lw.commands.whitelist).
     pub refused_words: Vec<String>,
     /// Why it could not be asked.
@@ -153,13 +156,38 @@ pub fn gather(settings: &Settings, timeout: Duration) -> Result<(ThisPod, Vec<Me
         });
     }
     let own = identity.myid.unwrap_or(0);
-    let members = std::thread::scope(|scope| {
+    let mut members = ask_all(&candidates, own, settings, timeout);
+    // Dynamic membership: servers the ensemble lists that the flags do not name (pods added
+    // by scaling up) are asked too.
+    let extra: Vec<identity::Member> = members
+        .iter()
+        .flat_map(|m| m.config_hosts.iter())
+        .filter(|c| !candidates.iter().any(|m| m.id == c.id))
+        .fold(Vec::new(), |mut seen: Vec<identity::Member>, c| {
+            if !seen.iter().any(|s| s.id == c.id) {
+                seen.push(c.clone());
+            }
+            seen
+        });
+    members.extend(ask_all(&extra, own, settings, timeout));
+    members.sort_by_key(|m| m.id);
+    Ok((pod, members))
+}
+
+/// Ask every one of `candidates` at once.
+fn ask_all(
+    candidates: &[identity::Member],
+    own: u32,
+    settings: &Settings,
+    timeout: Duration,
+) -> Vec<Member> {
+    std::thread::scope(|scope| {
         let asks: Vec<_> = candidates
             .iter()
             .map(|m| scope.spawn(move || ask(m, m.id == own, settings, timeout)))
             .collect();
         asks.into_iter()
-            .zip(&candidates)
+            .zip(candidates)
             .map(|(ask, m)| {
                 ask.join().unwrap_or_else(|_| Member {
                     id: m.id,
@@ -169,8 +197,7 @@ pub fn gather(settings: &Settings, timeout: Duration) -> Result<(ThisPod, Vec<Me
                 })
             })
             .collect()
-    });
-    Ok((pod, members))
+    })
 }
 
 /// The configuration files on disk against what start-zookeeper would write now.
@@ -296,6 +323,15 @@ fn ask(
             let config = Config::parse(&conf);
             found.config_version = config.version.map(|v| format!("{v:x}"));
             found.config_members = config.servers.iter().map(|s| s.id).collect();
+            found.config_hosts = config
+                .servers
+                .iter()
+                .map(|s| identity::Member {
+                    id: s.id,
+                    host: s.host().to_owned(),
+                    observer: s.role() == crate::membership::Role::Observer,
+                })
+                .collect();
         }
         Err(Failure::NotWhitelisted(word)) => found_refused(&mut found.refused_words, &word),
         Err(_) => {}

@@ -181,6 +181,11 @@ fn dynamic_membership_refusals_are_one_line_and_change_nothing() {
             true,
             "--super_password_file",
         ),
+        (
+            vec!["--super_password_file=/dev/zero"],
+            true,
+            "over 4096 bytes",
+        ),
     ];
     for (args, without_password, named) in cases {
         let mut cmd = dynamic(&sandbox, "zk-0");

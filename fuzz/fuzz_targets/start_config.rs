@@ -58,7 +58,11 @@ fuzz_target!(|input: Input| {
     }
     let mut vars: Vec<(&str, OsString)> = Vec::new();
     for (index, value) in input.env {
-        let names: Vec<&str> = FLAGS.iter().flat_map(|f| f.env.iter().copied()).collect();
+        let names: Vec<&str> = FLAGS
+            .iter()
+            .flat_map(|f| f.env.iter().copied())
+            .chain(["ZK_SUPER_PASSWORD"])
+            .collect();
         let name = names[index as usize % names.len()];
         vars.push((name, OsString::from_vec(value)));
     }
@@ -98,7 +102,9 @@ fuzz_target!(|input: Input| {
     assert_eq!(ids.len(), identity.members.len());
     assert!(ids.iter().all(|id| (1..=255).contains(id)), "{ids:?}");
     if let Some(myid) = identity.myid {
-        assert!(ids.contains(&myid));
+        // In dynamic membership a pod past the first ensemble is no member yet.
+        assert!(ids.contains(&myid) || settings.ensemble.dynamic);
+        assert!((1..=255).contains(&myid), "{myid}");
     }
     // The grace period survives the trip to the supervisor's command line.
     if let Some(grace) = settings.launch.grace {
@@ -110,7 +116,8 @@ fuzz_target!(|input: Input| {
         assert!(value.seconds().is_ok(), "{text}");
     }
 
-    let files = render::render(&settings, &identity).expect("valid settings always render");
+    let files = render::render(&settings, &identity, &render::Servers::Flags)
+        .expect("valid settings always render");
     let cfg = &files.zoo_cfg.contents;
     let mut expected: BTreeSet<String> = ALWAYS.iter().map(|k| k.to_string()).collect();
     if settings.admin.server.is_some() {
@@ -124,6 +131,9 @@ fuzz_target!(|input: Input| {
     }
     if identity.observer {
         expected.insert("peerType".into());
+    }
+    if settings.ensemble.dynamic {
+        expected.insert("standaloneEnabled".into());
     }
     expected.extend(settings.policy.extra.iter().map(|e| e.key.clone()));
     expected.extend(identity.members.iter().map(|m| format!("server.{}", m.id)));
@@ -142,6 +152,12 @@ fuzz_target!(|input: Input| {
         );
         assert_eq!(value.trim(), value, "ZooKeeper trims {line:?}");
         assert!(seen.insert(key.to_owned()), "{key} twice");
+        if settings.ensemble.dynamic && key.starts_with("server.") {
+            assert!(
+                value.ends_with(&format!(";{}", settings.ports.client)),
+                "{line:?}"
+            );
+        }
         if key == "dataDir" {
             assert!(value.is_ascii());
             assert_eq!(value, settings.dirs.data.to_str().unwrap());

@@ -189,12 +189,27 @@ pub fn super_password(
 ) -> Result<Option<Secret>> {
     let (text, origin) = match file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|err| {
-                Error::usage(format!(
-                    "--super_password_file: cannot read {}: {err}",
+            // A password is short: a bound, so that /dev/zero or a log file cannot eat memory.
+            const MAX: u64 = 4096;
+            let mut bytes = Vec::new();
+            std::fs::File::open(path)
+                .and_then(|file| {
+                    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX + 1), &mut bytes)
+                })
+                .map_err(|err| {
+                    Error::usage(format!(
+                        "--super_password_file: cannot read {}: {err}",
+                        path.display()
+                    ))
+                })?;
+            if bytes.len() as u64 > MAX {
+                return Err(Error::usage(format!(
+                    "--super_password_file: {} is over {MAX} bytes: not a password",
                     path.display()
-                ))
-            })?;
+                )));
+            }
+            let text = String::from_utf8(bytes)
+                .map_err(|_| Error::usage("--super_password_file: the password is not UTF-8"))?;
             (text, "--super_password_file")
         }
         None => match env("ZK_SUPER_PASSWORD").filter(|v| !v.is_empty()) {

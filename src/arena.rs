@@ -25,8 +25,9 @@ pub struct Arena {
     block: Block,
     /// Bytes of the block handed out, counted from its start.
     used: AtomicUsize,
-    /// Whether new allocations may come from the block.
-    open: AtomicBool,
+    /// Whether new allocations go to the C allocator. (Every field starts as zeros, so the
+    /// arena takes no room in the binary: it lives in .bss.)
+    closed: AtomicBool,
 }
 
 /// zkpod's arena.
@@ -37,7 +38,7 @@ pub struct Global;
 
 /// Take no more memory from the arena: for commands that may run for the life of the pod.
 pub fn close() {
-    ARENA.open.store(false, Relaxed);
+    ARENA.closed.store(true, Relaxed);
 }
 
 // SAFETY: the block's bytes are only reached through pointers handed out once each, by an
@@ -49,7 +50,7 @@ impl Arena {
         Arena {
             block: Block(UnsafeCell::new([0; SIZE])),
             used: AtomicUsize::new(0),
-            open: AtomicBool::new(true),
+            closed: AtomicBool::new(false),
         }
     }
 
@@ -70,7 +71,7 @@ impl Arena {
 
     /// Room for `layout` in the block: its offset, or None when the block is full.
     fn bump(&self, layout: Layout) -> Option<usize> {
-        if !self.open.load(Relaxed) {
+        if self.closed.load(Relaxed) {
             return None;
         }
         let base = self.base() as usize;
@@ -124,7 +125,7 @@ unsafe impl GlobalAlloc for Arena {
             return unsafe { System.realloc(ptr, layout, new_size) };
         };
         // The newest allocation grows or shrinks where it is, when the block has room.
-        if self.open.load(Relaxed)
+        if !self.closed.load(Relaxed)
             && let Some(new_end) = start.checked_add(new_size).filter(|&end| end <= SIZE)
             && self
                 .used
@@ -235,7 +236,7 @@ mod tests {
         let arena = Box::new(Arena::new());
         unsafe {
             let a = arena.alloc(layout(8, 8));
-            arena.open.store(false, Relaxed);
+            arena.closed.store(true, Relaxed);
             let b = arena.alloc(layout(8, 8));
             assert!(arena.offset(b).is_none());
             arena.dealloc(b, layout(8, 8));

@@ -256,25 +256,16 @@ fn rolling_and_whole_restarts_and_a_wiped_pod_keep_every_write() {
     }
 
     // `kubectl delete` of every pod: every preStop and TERM at once; then all start again.
+    let flags = set.flags.clone();
+    let mut args = vec![ZKPOD, "leave", "--timeout", "30"];
+    args.extend(flags.iter().map(String::as_str));
     let leaves: Vec<_> = (0..3)
         .map(|i| {
-            let mut args = vec![
-                ZKPOD.to_owned(),
-                "leave".into(),
-                "--timeout".into(),
-                "30".into(),
-            ];
-            args.extend(set.flags.iter().cloned());
-            let pid1 = set.pid1(i).to_string();
-            let mut cmd = std::process::Command::new("nsenter");
-            cmd.args(["-t", &pid1, "-n", "-u", "-p", "-m", "--"])
-                .args(&args)
-                .env_clear()
-                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-                .envs(set.env.iter().map(|(k, v)| (k, v)))
+            set.exec_command(i, &args)
                 .stdout(Stdio::null())
-                .stderr(Stdio::piped());
-            cmd.spawn().unwrap()
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
         })
         .collect();
     for (i, leave) in leaves.into_iter().enumerate() {

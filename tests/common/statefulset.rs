@@ -367,6 +367,11 @@ impl StatefulSet {
 
     /// `kubectl exec zk-i -- args…`: run in pod i's network, UTS, PID and mount namespaces.
     pub fn exec(&self, i: usize, args: &[&str], deadline: Duration) -> Output {
+        run(&mut self.exec_command(i, args), deadline)
+    }
+
+    /// The command `exec` runs, to start it in the background.
+    pub fn exec_command(&self, i: usize, args: &[&str]) -> Command {
         let pid1 = self.pid1(i).to_string();
         let mut cmd = Command::new("nsenter");
         cmd.args(["-t", &pid1, "-n", "-u", "-p", "-m", "--"])
@@ -374,7 +379,7 @@ impl StatefulSet {
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .envs(self.env.iter().map(|(k, v)| (k, v)));
-        run(&mut cmd, deadline)
+        cmd
     }
 
     /// Run in the cluster network, as another pod would (clients, writers).

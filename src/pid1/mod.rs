@@ -112,49 +112,8 @@ pub fn supervise(child: Child) -> Result<u8> {
     for signo in early {
         forward(pid, signo);
     }
-    release_code_pages();
     // From here on nothing may end PID 1 but the child's end.
     Ok(wait_for(pid, &signals, child.grace))
-}
-
-/// PID 1 now idles for the life of the pod, and its idle loop runs a few pages of code. Start-up
-/// ran much more of the binary, and the kernel maps code 64 KiB around each page first run:
-/// most of the code stays mapped, and counted in PID 1's resident memory, for nothing. Those
-/// mappings are dropped here; a page that is needed again comes back from the page cache on
-/// its next use. Only executable, read-only file mappings are dropped: they hold nothing that
-/// is not in the file (never the relocated or writable data).
-fn release_code_pages() {
-    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
-        return;
-    };
-    for line in maps.lines() {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let (Some(range), Some(&"r-xp"), Some(path)) =
-            (fields.first(), fields.get(1), fields.get(5))
-        else {
-            continue;
-        };
-        if !path.starts_with('/') {
-            continue;
-        }
-        let Some((start, end)) = range.split_once('-').and_then(|(a, b)| {
-            Some((
-                usize::from_str_radix(a, 16).ok()?,
-                usize::from_str_radix(b, 16).ok()?,
-            ))
-        }) else {
-            continue;
-        };
-        // SAFETY: a whole mapping of clean, read-only file pages; MADV_DONTNEED only unmaps
-        // them from this process, and the next access maps them again from the file.
-        unsafe {
-            nix::libc::madvise(
-                start as *mut nix::libc::c_void,
-                end.saturating_sub(start),
-                nix::libc::MADV_DONTNEED,
-            );
-        }
-    }
 }
 
 /// Wait for signals; pass them on, reap zombies, until the child is gone. Returns the exit

@@ -18,12 +18,20 @@ static ALLOCATOR: zkpod::arena::Global = zkpod::arena::Global;
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: std::ffi::c_int, argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
     use std::ffi::{CStr, OsString, c_int};
-    use std::os::unix::ffi::OsStringExt as _;
+    use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
 
+    let argc = usize::try_from(argc).unwrap_or(0);
     // SAFETY: the C runtime passes argc valid, NUL-terminated strings in argv.
-    let args = (0..usize::try_from(argc).unwrap_or(0))
-        .map(|i| unsafe { CStr::from_ptr(*argv.add(i)) })
-        .map(|arg| OsString::from_vec(arg.to_bytes().to_vec()))
+    let arg = |i: usize| (i < argc).then(|| unsafe { CStr::from_ptr(*argv.add(i)) });
+    let word = |i: usize| arg(i).map(|a| std::ffi::OsStr::from_bytes(a.to_bytes()));
+    // A command that may live as long as the pod (PID 1) takes no memory from the arena, not
+    // even for its arguments (see zkpod::arena).
+    if zkpod::cli::applet_for(word(0), word(1)).is_some_and(|applet| applet.pid1) {
+        zkpod::arena::close();
+    }
+    let args = (0..argc)
+        .filter_map(arg)
+        .map(|a| OsString::from_vec(a.to_bytes().to_vec()))
         .collect();
     // SAFETY: poll reads three pollfd; open and dup2 only fill a closed descriptor; SIG_IGN is a
     // valid disposition for SIGPIPE. Nothing else runs yet.

@@ -116,6 +116,21 @@ pub const APPLETS: &[Applet] = &[
     },
 ];
 
+/// The applet that argv's first two words pick, if any.
+pub fn applet_for(arg0: Option<&OsStr>, arg1: Option<&OsStr>) -> Option<&'static Applet> {
+    let called_as = arg0
+        .and_then(|arg0| Path::new(arg0).file_name())
+        .unwrap_or(OsStr::new("zkpod"));
+    APPLETS
+        .iter()
+        .find(|a| a.link.is_some_and(|l| called_as == l))
+        .or_else(|| {
+            APPLETS
+                .iter()
+                .find(|a| arg1.is_some_and(|arg| arg == a.name))
+        })
+}
+
 /// Run zkpod with `args` (argv); the exit status.
 pub fn main(args: Vec<OsString>) -> u8 {
     let called_as = args

@@ -293,6 +293,8 @@ fn rolling_and_whole_restarts_and_a_wiped_pod_keep_every_write() {
             set.logs(i)
         );
         assert!(set.logs(i).contains("not in the membership committed last"));
+        // Alive while it waits: the liveness probe passes, so the kubelet does not restart it.
+        assert!(set.probe(i, false).status.success(), "zk-{i} not alive");
     }
     start_and_wait(&mut set, &[last]);
     for &i in &removed {

@@ -98,7 +98,7 @@ pub fn decide(settings: &Settings, identity: &Identity, ask: bool) -> Result<Dec
                     if let Err(err) = remove(&config, me.id, settings) {
                         crate::warn!("removing server {} failed ({err}); trying again", me.id);
                     }
-                    if let Some(status) = pause(&signals, POLL) {
+                    if let Some(status) = empty_disk::answering(port, || pause(&signals, POLL)) {
                         return Ok(Decision::Stop(status));
                     }
                     continue;
@@ -141,7 +141,8 @@ pub fn decide(settings: &Settings, identity: &Identity, ask: bool) -> Result<Dec
             );
             next_log = Instant::now() + LOG_EVERY;
         }
-        if let Some(status) = pause(&signals, POLL) {
+        // Alive while it waits (the liveness probe passes), not ready.
+        if let Some(status) = empty_disk::answering(port, || pause(&signals, POLL)) {
             return Ok(Decision::Stop(status));
         }
     }

@@ -193,7 +193,7 @@ pub fn wait(myid: u32, others: &[Member], port: u16) -> Result<Waited> {
     let new = AtomicBool::new(false);
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        scope.spawn(|| respond(&listener, myid, &new, &stop));
+        scope.spawn(|| respond(&listener, Some((myid, &new)), &stop));
         let outcome = watch(&signals, others, port, &new);
         stop.store(true, Ordering::Relaxed);
         outcome
@@ -257,15 +257,38 @@ fn watch(signals: &Signals, others: &[Member], port: u16, new: &AtomicBool) -> R
     }
 }
 
-/// Answer every connection to the client port until told to stop.
-fn respond(listener: &TcpListener, myid: u32, new: &AtomicBool, stop: &AtomicBool) {
+/// Answer every connection to the client port until told to stop. `empty` is this server's
+/// id and whether it found the ensemble new, for `gtmk`: only a server with an empty disk
+/// says so.
+fn respond(listener: &TcpListener, empty: Option<(u32, &AtomicBool)>, stop: &AtomicBool) {
     while !stop.load(Ordering::Relaxed) {
         let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
         let _ = poll(&mut fds, PollTimeout::from(100u8));
         while let Ok((stream, _)) = listener.accept() {
-            answer(stream, myid, new.load(Ordering::Relaxed));
+            answer(
+                stream,
+                empty.map(|(myid, new)| (myid, new.load(Ordering::Relaxed))),
+            );
         }
     }
+}
+
+/// Run `wait` while answering on the client port as a server without a quorum: `ruok` is
+/// `imok` (the pod is alive), everything else "not serving" (the pod is not ready). For a
+/// server that waits for a reason other than an empty disk (it says nothing of its disk).
+pub fn answering<T>(port: u16, wait: impl FnOnce() -> T) -> T {
+    let listener = TcpListener::bind(("0.0.0.0", port))
+        .and_then(|listener| listener.set_nonblocking(true).map(|()| listener));
+    let Ok(listener) = listener else {
+        return wait();
+    };
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| respond(&listener, None, &stop));
+        let outcome = wait();
+        stop.store(true, Ordering::Relaxed);
+        outcome
+    })
 }
 
 /// Ask every other member at once, each within `ASK_TIMEOUT`.
@@ -286,8 +309,9 @@ fn ask_all(others: &[Member], port: u16) -> Vec<(Member, Peer)> {
     })
 }
 
-/// Answer one connection as a server without a quorum would, and `gtmk` as a waiting server.
-fn answer(mut stream: TcpStream, myid: u32, new: bool) {
+/// Answer one connection as a server without a quorum would, and `gtmk` as a waiting empty
+/// server when `empty` says it is one (its id, and whether it found the ensemble new).
+fn answer(mut stream: TcpStream, empty: Option<(u32, bool)>) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_millis(300)));
     let _ = stream.set_write_timeout(Some(Duration::from_millis(300)));
@@ -298,11 +322,14 @@ fn answer(mut stream: TcpStream, myid: u32, new: bool) {
     let reply: Vec<u8> = match &word {
         b"ruok" => b"imok".to_vec(),
         b"isro" => b"null".to_vec(),
-        b"gtmk" => format!(
-            "zkpod waiting myid={myid} new={}\n",
-            if new { "yes" } else { "no" }
-        )
-        .into_bytes(),
+        b"gtmk" => match empty {
+            Some((myid, new)) => format!(
+                "zkpod waiting myid={myid} new={}\n",
+                if new { "yes" } else { "no" }
+            )
+            .into_bytes(),
+            None => NOT_SERVING.to_vec(),
+        },
         _ => NOT_SERVING.to_vec(),
     };
     let _ = stream.write_all(&reply);

@@ -171,3 +171,27 @@ fn diagnose_tells_what_is_wrong_most_fundamental_first() {
         stdout(&out)
     );
 }
+
+#[test]
+fn bad_arguments_are_one_line_and_status_2() {
+    for (args, named) in [
+        (vec!["--format", "yaml"], "--format"),
+        (vec!["--timeout", "soon"], "--timeout"),
+        (vec!["--client_port", "0"], "--client_port"),
+    ] {
+        let out = output(
+            std::process::Command::new(ZKPOD)
+                .arg("diagnose")
+                .args(&args)
+                .env_clear(),
+        );
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("zkpod diagnose: ") && err.contains(named),
+            "{err}"
+        );
+        assert_eq!(stdout(&out), "");
+    }
+}

@@ -118,30 +118,25 @@ pub const APPLETS: &[Applet] = &[
 
 /// The applet that argv's first two words pick, if any.
 pub fn applet_for(arg0: Option<&OsStr>, arg1: Option<&OsStr>) -> Option<&'static Applet> {
-    let called_as = arg0
-        .and_then(|arg0| Path::new(arg0).file_name())
-        .unwrap_or(OsStr::new("zkpod"));
+    linked(arg0).or_else(|| arg1.and_then(named))
+}
+
+/// The applet whose link name zkpod is called by (the file name of argv[0]).
+fn linked(arg0: Option<&OsStr>) -> Option<&'static Applet> {
+    let called_as = arg0.and_then(|arg0| Path::new(arg0).file_name())?;
     APPLETS
         .iter()
         .find(|a| a.link.is_some_and(|l| called_as == l))
-        .or_else(|| {
-            APPLETS
-                .iter()
-                .find(|a| arg1.is_some_and(|arg| arg == a.name))
-        })
+}
+
+/// The applet `zkpod NAME` runs.
+fn named(name: &OsStr) -> Option<&'static Applet> {
+    APPLETS.iter().find(|a| name == a.name)
 }
 
 /// Run zkpod with `args` (argv); the exit status.
 pub fn main(args: Vec<OsString>) -> u8 {
-    let called_as = args
-        .first()
-        .and_then(|arg0| Path::new(arg0).file_name())
-        .unwrap_or(OsStr::new("zkpod"))
-        .to_owned();
-    if let Some(applet) = APPLETS
-        .iter()
-        .find(|a| a.link.is_some_and(|l| called_as == l))
-    {
+    if let Some(applet) = linked(args.first().map(OsString::as_os_str)) {
         return run(applet, args);
     }
     // Called as zkpod (or any other name): the first argument is the command.
@@ -154,7 +149,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
         Some("-V" | "--version") => {
             output::print(&format!("zkpod {}\n", env!("CARGO_PKG_VERSION"))).map(|()| 0)
         }
-        _ => match APPLETS.iter().find(|a| first == a.name) {
+        _ => match named(first) {
             Some(applet) => {
                 // The command sees "zkpod <command>" as its name, then its own arguments.
                 let mut rest = vec![OsString::from(format!("zkpod {}", applet.name))];

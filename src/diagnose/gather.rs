@@ -13,7 +13,7 @@ use crate::membership::Config;
 use crate::probe::fourlw::{self, Failure, Server};
 use crate::start::empty_disk;
 use crate::start::identity::{self, HostNames, Identity};
-use crate::start::render::Servers;
+use crate::start::render::{self, Servers};
 use crate::start::settings::Settings;
 
 /// This pod, as its disk and its names say.
@@ -202,10 +202,10 @@ fn ask_all(
 
 /// The configuration files on disk against what start-zookeeper would write now.
 fn files(settings: &Settings, identity: &Identity) -> Vec<FileState> {
-    let Ok(plan) = crate::start::plan::plan_for(settings, identity, &Servers::Flags) else {
+    let Ok(files) = render::render(settings, identity, &Servers::Flags) else {
         return Vec::new();
     };
-    plan.files
+    files
         .all()
         .iter()
         .map(|file| {
@@ -295,10 +295,9 @@ fn ask(
         host: ip.to_string(),
         port: ports.client,
     };
-    let mut refused = |word: &str| found_refused(&mut found.refused_words, word);
     match fourlw::ask(&target, "ruok", timeout) {
         Ok(reply) => found.ruok = Some(reply.trim().to_owned()),
-        Err(Failure::NotWhitelisted(word)) => refused(&word),
+        Err(Failure::NotWhitelisted(word)) => found_refused(&mut found.refused_words, &word),
         Err(err) => found.ruok = Some(err.to_string()),
     }
     match fourlw::ask(&target, "srvr", timeout) {
@@ -309,7 +308,7 @@ fn ask(
             found.epoch = found.zxid.as_deref().and_then(zxid_value).map(|z| z >> 32);
         }
         Err(Failure::NotServing) => found.mode = Some("not serving".into()),
-        Err(Failure::NotWhitelisted(word)) => refused(&word),
+        Err(Failure::NotWhitelisted(word)) => found_refused(&mut found.refused_words, &word),
         Err(err) => found.error = Some(err.to_string()),
     }
     if !found.serves()

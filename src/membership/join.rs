@@ -12,7 +12,7 @@ use super::Config;
 use super::client::{Failure, Session};
 use crate::cli::error::{Error, Result};
 use crate::cli::log;
-use crate::probe::fourlw::{self, Server};
+use crate::probe::fourlw::Server;
 use crate::start::dynamic::{SESSION_TIMEOUT, client_addresses};
 use crate::start::flags;
 use crate::start::identity::{HostNames, Identity, Member};
@@ -76,10 +76,7 @@ impl Pod {
             host: "127.0.0.1".into(),
             port: self.settings.ports.client,
         };
-        let srvr = fourlw::ask(&local, "srvr", timeout).ok()?;
-        fourlw::mode(&srvr).filter(|mode| fourlw::serves(mode))?;
-        let conf = fourlw::ask(&local, "conf", timeout).ok()?;
-        Some(Config::parse(&conf)).filter(|c| !c.servers.is_empty())
+        super::serving_config(&local, timeout)
     }
 }
 

@@ -16,7 +16,10 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
 use crate::cli::error::{Error, Result};
+use crate::probe::fourlw::{self, Server as Address};
 
 /// A server's role in the ensemble.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +108,15 @@ impl Config {
     pub fn lines(&self) -> String {
         self.servers.iter().map(|s| s.line() + "\n").collect()
     }
+}
+
+/// The membership `server` reports, if it serves (`srvr`: leader, follower, observer,
+/// standalone) and `conf` lists servers; each word within `timeout`.
+pub fn serving_config(server: &Address, timeout: Duration) -> Option<Config> {
+    let srvr = fourlw::ask(server, "srvr", timeout).ok()?;
+    fourlw::mode(&srvr).filter(|mode| fourlw::serves(mode))?;
+    let conf = fourlw::ask(server, "conf", timeout).ok()?;
+    Some(Config::parse(&conf)).filter(|c| !c.servers.is_empty())
 }
 
 /// `serverId=` of a `conf` answer: the answering server's own id.

@@ -10,6 +10,7 @@ use super::fourlw::{self, Failure, Server};
 use crate::cli::error::{Error, Result};
 use crate::cli::values::{Origin, Value};
 use crate::membership::{self, Config};
+use crate::start::flags::Membership;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -72,11 +73,9 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
         });
     let dynamic = match membership {
         None => false,
-        Some((mode, origin)) => match Value::new(origin, &mode)?.text.trim() {
-            "static" => false,
-            "dynamic" => true,
-            _ => return Err(Value::new(origin, &mode)?.bad("is not static or dynamic")),
-        },
+        Some((mode, origin)) => {
+            Membership::parse(&Value::new(origin, &mode)?)? == Membership::Dynamic
+        }
     };
     let verdict = if args.serving {
         let started = Instant::now();

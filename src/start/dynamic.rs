@@ -15,8 +15,6 @@
 
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::Signal;
-
 use super::empty_disk::{self, Waited};
 use super::identity::{Identity, Member};
 use super::render::{Servers, server_line};
@@ -25,7 +23,7 @@ use crate::cli::error::{Error, Result};
 use crate::membership::client::{Failure, Session};
 use crate::membership::{self, Config};
 use crate::pid1::signals::Signals;
-use crate::probe::fourlw::{self, Server};
+use crate::probe::fourlw::Server;
 
 /// How long one pod may take to answer.
 const ASK_TIMEOUT: Duration = Duration::from_millis(800);
@@ -98,7 +96,9 @@ pub fn decide(settings: &Settings, identity: &Identity, ask: bool) -> Result<Dec
                     if let Err(err) = remove(&config, me.id, settings) {
                         crate::warn!("removing server {} failed ({err}); trying again", me.id);
                     }
-                    if let Some(status) = empty_disk::answering(port, || pause(&signals, POLL)) {
+                    if let Some(status) =
+                        empty_disk::answering(port, || empty_disk::pause(&signals, POLL))
+                    {
                         return Ok(Decision::Stop(status));
                     }
                     continue;
@@ -142,7 +142,7 @@ pub fn decide(settings: &Settings, identity: &Identity, ask: bool) -> Result<Dec
             next_log = Instant::now() + LOG_EVERY;
         }
         // Alive while it waits (the liveness probe passes), not ready.
-        if let Some(status) = empty_disk::answering(port, || pause(&signals, POLL)) {
+        if let Some(status) = empty_disk::answering(port, || empty_disk::pause(&signals, POLL)) {
             return Ok(Decision::Stop(status));
         }
     }
@@ -159,10 +159,7 @@ pub fn ensemble_config(others: &[Member], port: u16) -> Option<Config> {
                         host: member.host.clone(),
                         port,
                     };
-                    let srvr = fourlw::ask(&server, "srvr", ASK_TIMEOUT).ok()?;
-                    fourlw::mode(&srvr).filter(|mode| fourlw::serves(mode))?;
-                    let conf = fourlw::ask(&server, "conf", ASK_TIMEOUT).ok()?;
-                    Some(Config::parse(&conf)).filter(|c| !c.servers.is_empty())
+                    membership::serving_config(&server, ASK_TIMEOUT)
                 })
             })
             .collect();
@@ -204,26 +201,4 @@ pub fn client_addresses(config: &Config, except: Option<u32>, default_port: u16)
         .filter(|s| Some(s.id) != except)
         .map(|s| format!("{}:{}", s.host(), s.client_port().unwrap_or(default_port)))
         .collect()
-}
-
-/// Wait `time` for a TERM or INT; Some(status) if one came.
-fn pause(signals: &Signals, time: Duration) -> Option<u8> {
-    let until = Instant::now() + time;
-    while let Some(left) = until.checked_duration_since(Instant::now()) {
-        if signals.wait(Some(left)) {
-            while let Some(signo) = signals.next() {
-                match Signal::try_from(signo) {
-                    Ok(sig @ (Signal::SIGTERM | Signal::SIGINT)) => {
-                        crate::info!("{sig} while waiting: not starting the server");
-                        return Some(128 + sig as u8);
-                    }
-                    Ok(Signal::SIGCHLD) => {
-                        crate::pid1::reap(None);
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-    None
 }

@@ -239,14 +239,24 @@ fn watch(signals: &Signals, others: &[Member], port: u16, new: &AtomicBool) -> R
             next_poll = Instant::now() + POLL;
         }
         let wake = new_since.map_or(next_poll, |since| next_poll.min(since + LINGER));
-        if signals.wait(Some(wake.saturating_duration_since(Instant::now()))) {
+        if let Some(status) = pause(signals, wake.saturating_duration_since(Instant::now())) {
+            return Ok(Waited::Stopped(status));
+        }
+    }
+}
+
+/// Wait `time` for a TERM or INT: Some(128 + its number) if one came, and then the server is
+/// never started. As PID 1, zkpod reaps what exec probes leave behind while it waits too.
+pub fn pause(signals: &Signals, time: Duration) -> Option<u8> {
+    let until = Instant::now() + time;
+    while let Some(left) = until.checked_duration_since(Instant::now()) {
+        if signals.wait(Some(left)) {
             while let Some(signo) = signals.next() {
                 match Signal::try_from(signo) {
                     Ok(sig @ (Signal::SIGTERM | Signal::SIGINT)) => {
                         crate::info!("{sig} while waiting: not starting the server");
-                        return Ok(Waited::Stopped(128 + sig as u8));
+                        return Some(128 + sig as u8);
                     }
-                    // As PID 1, zkpod reaps what exec probes leave behind while it waits too.
                     Ok(Signal::SIGCHLD) => {
                         crate::pid1::reap(None);
                     }
@@ -255,6 +265,7 @@ fn watch(signals: &Signals, others: &[Member], port: u16, new: &AtomicBool) -> R
             }
         }
     }
+    None
 }
 
 /// Answer every connection to the client port until told to stop. `empty` is this server's

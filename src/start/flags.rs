@@ -81,6 +81,17 @@ pub enum Membership {
     Dynamic,
 }
 
+impl Membership {
+    /// `static` or `dynamic`, from a flag or variable (start-zookeeper's, the probe's).
+    pub fn parse(value: &Value) -> Result<Membership> {
+        match value.text.trim() {
+            "static" => Ok(Membership::Static),
+            "dynamic" => Ok(Membership::Dynamic),
+            _ => Err(value.bad("is not static or dynamic")),
+        }
+    }
+}
+
 /// How a flag's value lands in `Flags`.
 pub enum Set {
     /// One value; when the flag is repeated, the last one wins.
@@ -533,11 +544,7 @@ pub static FLAGS: &[Flag] = &[
                itself after it starts, and `zkpod leave` (the preStop hook) takes a pod out. \
                Needs the super user's password (ZK_SUPER_PASSWORD or --super_password_file).",
         set: Set::One(|f, v| {
-            f.membership = Some(match v.text.trim() {
-                "static" => Membership::Static,
-                "dynamic" => Membership::Dynamic,
-                _ => return Err(v.bad("is not static or dynamic")),
-            });
+            f.membership = Some(Membership::parse(&v)?);
             Ok(())
         }),
     },

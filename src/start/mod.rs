@@ -50,7 +50,7 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
             Decision::Stop(status) => return Ok(status),
         },
     };
-    let plan = plan::plan_for(&settings, &identity, &servers)?;
+    let plan = plan::plan(&settings, &identity, &servers)?;
     if settings.dry_run {
         output::print(&plan.show())?;
         return Ok(0);

@@ -8,7 +8,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::empty_disk;
-use super::identity::{HostNames, Identity, Member};
+use super::identity::{Identity, Member};
 use super::launch::{self, Installation};
 use super::render::{self, ConfigFiles, File, Servers};
 use super::settings::Settings;
@@ -63,14 +63,8 @@ pub struct Plan {
     pub secret: Option<File>,
 }
 
-/// Work out the plan. `names` gives this host's names; it is asked only for an ensemble.
-pub fn plan(settings: &Settings, names: impl FnOnce() -> Result<HostNames>) -> Result<Plan> {
-    let identity = Identity::resolve(&settings.ensemble, names)?;
-    plan_for(settings, &identity, &Servers::Flags)
-}
-
-/// Work out the plan for a server placed already, whose members come from `servers`.
-pub fn plan_for(settings: &Settings, identity: &Identity, servers: &Servers) -> Result<Plan> {
+/// Work out the plan for this server (`identity`), whose members come from `servers`.
+pub fn plan(settings: &Settings, identity: &Identity, servers: &Servers) -> Result<Plan> {
     let identity = identity.clone();
     let files = render::render(settings, &identity, servers)?;
     let myid = match identity.myid {
@@ -251,6 +245,7 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::start::identity::HostNames;
     use crate::start::settings::tests::parse;
 
     fn temp_dir(name: &str) -> PathBuf {
@@ -263,12 +258,13 @@ mod tests {
     fn plan_for(data: &Path, host: &str) -> Result<Plan> {
         let data = format!("--data_dir={}", data.display());
         let settings = parse(&["--servers=3", &data, "--", "true"], &[]).unwrap();
-        plan(&settings, || {
+        let identity = Identity::resolve(&settings.ensemble, || {
             Ok(HostNames {
                 short: host.into(),
                 domain: "zk-hs".into(),
             })
-        })
+        })?;
+        plan(&settings, &identity, &Servers::Flags)
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::identity::Identity;
-use super::settings::{Membership, Settings};
+use super::settings::Settings;
 use crate::cli::error::{Error, Result};
 use crate::cli::quote::quote;
 use crate::membership::Config;
@@ -75,7 +75,7 @@ pub fn render(settings: &Settings, identity: &Identity, servers: &Servers) -> Re
     context.insert("myid", &identity.myid);
     context.insert("observer", &identity.observer);
     context.insert("servers", &identity.members);
-    let dynamic = settings.membership == Membership::Dynamic;
+    let dynamic = settings.ensemble.dynamic;
     context.insert("membership", if dynamic { "dynamic" } else { "static" });
     let (file, lines) = match servers {
         Servers::Flags => (None, dynamic_lines(settings, identity)),

@@ -250,8 +250,7 @@ pub struct Settings {
     pub template_dir: Option<PathBuf>,
     pub launch: Launch,
     pub dry_run: bool,
-    pub membership: Membership,
-    /// Set in dynamic membership.
+    /// Set in dynamic membership (`ensemble.dynamic`).
     pub super_password: Option<Secret>,
 }
 
@@ -347,7 +346,6 @@ impl Settings {
                 unsafe_start_empty: flags.unsafe_start_empty,
             },
             dry_run: flags.dry_run,
-            membership,
             super_password,
         })
     }

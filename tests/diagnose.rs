@@ -14,12 +14,12 @@ const MINUTE: Duration = Duration::from_secs(60);
 
 /// `zkpod diagnose` in pod i, with the pod's flags: (status, stdout).
 fn diagnose(set: &StatefulSet, i: usize, json: bool) -> (Option<i32>, String) {
-    let mut args = vec![ZKPOD, "diagnose"];
-    if json {
-        args.extend(["--format", "json"]);
-    }
-    args.extend(set.flags.iter().map(String::as_str));
-    let out = set.exec(i, &args, Duration::from_secs(30));
+    let format: &[&str] = if json { &["--format", "json"] } else { &[] };
+    let out = set.exec(
+        i,
+        &set.zkpod_args("diagnose", format),
+        Duration::from_secs(30),
+    );
     assert_eq!(stderr(&out), "", "diagnose wrote to stderr");
     (out.status.code(), stdout(&out))
 }
@@ -143,9 +143,7 @@ fn diagnose_tells_what_is_wrong_most_fundamental_first() {
     assert_eq!(set.stop(1), Some(143));
     let myid = set.pods[1].volume.join("data/myid");
     fs::write(&myid, "7\n").unwrap();
-    let flags = set.flags.clone();
-    let mut args = vec![ZKPOD, "diagnose"];
-    args.extend(flags.iter().map(String::as_str));
+    let args = set.zkpod_args("diagnose", &[]);
     let out = set.run_stopped(1, &args, Duration::from_secs(30));
     let table = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{table}{}", stderr(&out));

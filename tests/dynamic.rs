@@ -7,14 +7,10 @@ mod common;
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::statefulset::*;
 use common::*;
-
-/// One ensemble at a time: each pod is a JVM, and the machine has few cores.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 const MINUTE: Duration = Duration::from_secs(60);
 const PASSWORD: &str = "s3cret-for-tests";
@@ -22,7 +18,11 @@ const PASSWORD: &str = "s3cret-for-tests";
 /// Five pods (all names known, as with publishNotReadyAddresses), the first ensemble three,
 /// dynamic membership as the manifest sets it: ZK_MEMBERSHIP and ZK_SUPER_PASSWORD.
 fn dynamic_set() -> StatefulSet {
-    let mut set = create(5, &tutorial_flags(3));
+    dynamic(create(5, &tutorial_flags(3)))
+}
+
+/// `set` with the manifest's variables for dynamic membership.
+fn dynamic(mut set: StatefulSet) -> StatefulSet {
     set.env = vec![
         ("ZK_MEMBERSHIP".into(), "dynamic".into()),
         ("ZK_SUPER_PASSWORD".into(), PASSWORD.into()),
@@ -66,8 +66,7 @@ fn wait_participants(set: &StatefulSet, through: usize, want: &[u32]) {
 
 /// `zkpod leave` in pod i (its preStop hook), with the pod's flags.
 fn leave(set: &StatefulSet, i: usize, timeout: &str) -> std::process::Output {
-    let mut args = vec![ZKPOD, "leave", "--timeout", timeout];
-    args.extend(set.flags.iter().map(String::as_str));
+    let args = set.zkpod_args("leave", &["--timeout", timeout]);
     set.exec(i, &args, Duration::from_secs(120))
 }
 
@@ -177,7 +176,7 @@ fn start_and_wait(set: &mut StatefulSet, pods: &[usize]) {
 #[ignore = "needs root and namespaces"]
 fn scale_up_then_down_keeps_every_write() {
     require_root_and_namespaces();
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_ensemble_at_a_time();
     let mut set = dynamic_set();
     start_and_wait(&mut set, &[0, 1, 2]);
     wait_participants(&set, 0, &[1, 2, 3]);
@@ -190,8 +189,7 @@ fn scale_up_then_down_keeps_every_write() {
         assert!(set.probe(i, true).status.success());
     }
     // diagnose in zk-0, whose flags name the first three, finds the two that joined.
-    let mut args = vec![ZKPOD, "diagnose", "--format", "json"];
-    args.extend(set.flags.iter().map(String::as_str));
+    let args = set.zkpod_args("diagnose", &["--format", "json"]);
     let out = set.exec(0, &args, Duration::from_secs(30));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["healthy"], true, "{report}");
@@ -240,7 +238,7 @@ fn scale_up_then_down_keeps_every_write() {
 #[ignore = "needs root and namespaces"]
 fn rolling_and_whole_restarts_and_a_wiped_pod_keep_every_write() {
     require_root_and_namespaces();
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_ensemble_at_a_time();
     let mut set = dynamic_set();
     start_and_wait(&mut set, &[0, 1, 2]);
     let writer = Writer::start(&set);
@@ -256,9 +254,7 @@ fn rolling_and_whole_restarts_and_a_wiped_pod_keep_every_write() {
     }
 
     // `kubectl delete` of every pod: every preStop and TERM at once; then all start again.
-    let flags = set.flags.clone();
-    let mut args = vec![ZKPOD, "leave", "--timeout", "30"];
-    args.extend(flags.iter().map(String::as_str));
+    let args = set.zkpod_args("leave", &["--timeout", "30"]);
     let leaves: Vec<_> = (0..3)
         .map(|i| {
             set.exec_command(i, &args)
@@ -321,7 +317,7 @@ fn rolling_and_whole_restarts_and_a_wiped_pod_keep_every_write() {
 #[ignore = "needs root and namespaces"]
 fn leave_with_the_ensemble_unreachable_fails_within_its_deadline() {
     require_root_and_namespaces();
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_ensemble_at_a_time();
     let mut set = dynamic_set();
     // zk-0 runs a command instead of ZooKeeper: nobody serves.
     let mut flags = set.flags.clone();
@@ -340,14 +336,10 @@ fn leave_with_the_ensemble_unreachable_fails_within_its_deadline() {
 #[ignore = "needs root and namespaces"]
 fn observers_keep_their_role_and_the_password_stays_off_command_lines() {
     require_root_and_namespaces();
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_ensemble_at_a_time();
     let mut flags = tutorial_flags(3);
     flags.push("--observers=1".into());
-    let mut set = create(5, &flags);
-    set.env = vec![
-        ("ZK_MEMBERSHIP".into(), "dynamic".into()),
-        ("ZK_SUPER_PASSWORD".into(), PASSWORD.into()),
-    ];
+    let mut set = dynamic(create(5, &flags));
     start_and_wait(&mut set, &[0, 1, 2, 3]);
     let first = vec![
         (1, "participant".to_owned()),

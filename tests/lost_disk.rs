@@ -4,14 +4,10 @@
 
 mod common;
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::statefulset::*;
 use common::*;
-
-/// One ensemble at a time: each pod is a JVM, and the machine has few cores.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 const MINUTE: Duration = Duration::from_secs(60);
 const WRITES: usize = 50;
@@ -63,7 +59,7 @@ fn dangerous_case(zk0_flags: &[String]) -> StatefulSet {
 #[ignore = "needs root and namespaces"]
 fn without_the_guard_an_empty_server_loses_acknowledged_writes() {
     require_root_and_namespaces();
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_ensemble_at_a_time();
     // What ZooKeeper does by itself (and what --unsafe_start_empty allows): the empty zk-0
     // and the stale zk-2 form a quorum, and the writes zk-0 and zk-1 acknowledged are gone.
     let mut flags = tutorial_flags(3);
@@ -86,7 +82,7 @@ fn without_the_guard_an_empty_server_loses_acknowledged_writes() {
 #[ignore = "needs root and namespaces"]
 fn an_empty_server_waits_and_every_acknowledged_write_is_kept() {
     require_root_and_namespaces();
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_ensemble_at_a_time();
     let mut set = dangerous_case(&tutorial_flags(3));
     // zk-0 waits on purpose: alive (liveness passes), not ready, and no quorum forms.
     set.wait_ready(0, false, MINUTE);
@@ -130,7 +126,7 @@ fn an_empty_server_waits_and_every_acknowledged_write_is_kept() {
 #[ignore = "needs root and namespaces"]
 fn a_new_ensemble_of_empty_servers_forms_even_started_apart() {
     require_root_and_namespaces();
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_ensemble_at_a_time();
     let mut set = create(3, &tutorial_flags(3));
     // Seconds apart, as a slow scheduler or image pull would start them.
     for i in 0..3 {
@@ -155,7 +151,7 @@ fn a_new_ensemble_of_empty_servers_forms_even_started_apart() {
 #[ignore = "needs root and namespaces"]
 fn wiped_servers_rejoin_once_the_others_serve() {
     require_root_and_namespaces();
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_ensemble_at_a_time();
     let mut set = create(3, &tutorial_flags(3));
     set.start_all();
     for i in 0..3 {

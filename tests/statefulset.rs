@@ -5,14 +5,10 @@ mod common;
 
 use std::fs;
 use std::process::Stdio;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::statefulset::*;
 use common::*;
-
-/// One ensemble at a time: each pod is a JVM, and the machine has few cores.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 const TERM: i32 = 15;
 const KILL: i32 = 9;
@@ -23,7 +19,7 @@ const MINUTE: Duration = Duration::from_secs(60);
 #[ignore = "needs root and namespaces"]
 fn the_tutorial_on_three_pods() {
     require_root_and_namespaces();
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_ensemble_at_a_time();
     let mut set = create(3, &tutorial_flags(3));
     set.start_all();
 
@@ -274,7 +270,7 @@ fn written(set: &StatefulSet) -> usize {
 #[ignore = "needs root and namespaces"]
 fn five_pods_form_one_ensemble() {
     require_root_and_namespaces();
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_ensemble_at_a_time();
     let mut set = create(5, &tutorial_flags(5));
     set.start_all();
     for i in 0..5 {
@@ -303,7 +299,7 @@ fn five_pods_form_one_ensemble() {
 #[ignore = "needs root and namespaces"]
 fn an_observer_serves_reads_without_voting() {
     require_root_and_namespaces();
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_ensemble_at_a_time();
     let mut flags = tutorial_flags(3);
     flags.push("--observers=1".into());
     let mut set = create(4, &flags);
@@ -369,7 +365,7 @@ fn probe_command(manifest: &str, probe: &str) -> Vec<String> {
 #[ignore = "needs root and namespaces"]
 fn the_manifest_matches_the_binary() {
     require_root_and_namespaces();
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_ensemble_at_a_time();
     let manifest = include_str!("../docker/zookeeper.yaml");
     let command = manifest_command(manifest);
     assert_eq!(command[0], "start-zookeeper", "{command:?}");
@@ -436,7 +432,7 @@ fn the_manifest_matches_the_binary() {
 #[ignore = "needs root and namespaces"]
 fn nothing_is_left_behind() {
     require_root_and_namespaces();
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_ensemble_at_a_time();
     let names = || {
         let out = std::process::Command::new("ip")
             .args(["netns", "list"])

@@ -251,7 +251,7 @@ impl StatefulSet {
 
     /// Run `args` in pod i's network with its host name and volume, while its container does
     /// not run (as a debug container would): for commands run where start-zookeeper cannot.
-    pub fn run_stopped(&self, i: usize, args: &[&str], deadline: Duration) -> Output {
+    pub fn run_stopped<S: AsRef<OsStr>>(&self, i: usize, args: &[S], deadline: Duration) -> Output {
         assert!(self.pods[i].process.is_none(), "zk-{i} runs");
         let script = format!(
             "set -e; hostname zk-{i}; mount --bind \"$1\" {MOUNT_PATH}; shift; exec \"$@\""
@@ -366,12 +366,23 @@ impl StatefulSet {
     }
 
     /// `kubectl exec zk-i -- args…`: run in pod i's network, UTS, PID and mount namespaces.
-    pub fn exec(&self, i: usize, args: &[&str], deadline: Duration) -> Output {
+    pub fn exec<S: AsRef<OsStr>>(&self, i: usize, args: &[S], deadline: Duration) -> Output {
         run(&mut self.exec_command(i, args), deadline)
     }
 
+    /// `zkpod COMMAND EXTRA… FLAGS…`: a zkpod command with the pod's start-zookeeper flags, as
+    /// the pod's hooks and operators run it.
+    pub fn zkpod_args(&self, command: &str, extra: &[&str]) -> Vec<String> {
+        [ZKPOD, command]
+            .iter()
+            .chain(extra)
+            .map(|arg| arg.to_string())
+            .chain(self.flags.iter().cloned())
+            .collect()
+    }
+
     /// The command `exec` runs, to start it in the background.
-    pub fn exec_command(&self, i: usize, args: &[&str]) -> Command {
+    pub fn exec_command<S: AsRef<OsStr>>(&self, i: usize, args: &[S]) -> Command {
         let pid1 = self.pid1(i).to_string();
         let mut cmd = Command::new("nsenter");
         cmd.args(["-t", &pid1, "-n", "-u", "-p", "-m", "--"])
@@ -520,6 +531,13 @@ pub fn tutorial_flags(servers: usize) -> Vec<String> {
     .iter()
     .map(|flag| flag.to_string())
     .collect()
+}
+
+/// Hold while a test runs an ensemble: one at a time per test binary, since each pod is a
+/// JVM and the machine has few cores.
+pub fn one_ensemble_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 pub fn create(replicas: usize, flags: &[String]) -> StatefulSet {

@@ -475,6 +475,11 @@ fn an_odd_answer_still_gives_a_valid_page_and_object() {
         &out.stdout,
     );
     assert!(checked.status.success(), "{}", stderr(&checked));
+
+    // Raw is the answer as sent, bytes that are not UTF-8 included, like `nc`.
+    let (out, _) = zkpod("zookeeper-metrics", &[&port]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(out.stdout, ODD_MNTR);
 }
 
 /// Debian's python3 running `script` with `input` on its stdin.

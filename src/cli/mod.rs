@@ -145,9 +145,9 @@ pub fn main(args: Vec<OsString>) -> u8 {
         return error::status::USAGE;
     };
     let result = match first.to_str() {
-        Some("-h" | "--help" | "help") => output::print(&usage()).map(|()| 0),
+        Some("-h" | "--help" | "help") => output::print(usage()).map(|()| 0),
         Some("-V" | "--version") => {
-            output::print(&format!("zkpod {}\n", env!("CARGO_PKG_VERSION"))).map(|()| 0)
+            output::print(format!("zkpod {}\n", env!("CARGO_PKG_VERSION"))).map(|()| 0)
         }
         _ => match named(first) {
             Some(applet) => {
@@ -198,7 +198,7 @@ fn parse(applet: &Applet, args: Vec<OsString>) -> Result<Option<ArgMatches>> {
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
             ) =>
         {
-            output::print(&err.render().to_string()).map(|()| None)
+            output::print(err.render().to_string()).map(|()| None)
         }
         Err(err) => {
             let rendered = err.render().to_string();

@@ -95,6 +95,6 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
         Format::Table => output::table(&report),
         Format::Json => output::json(&report),
     };
-    crate::cli::output::print(&page)?;
+    crate::cli::output::print(page)?;
     Ok(if report.healthy { 0 } else { 1 })
 }

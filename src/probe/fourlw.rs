@@ -98,8 +98,18 @@ impl fmt::Display for Failure {
     }
 }
 
-/// Send `word` and read the whole answer, all before `deadline`.
+/// Send `word` and read the whole answer as text, all within `timeout`.
 pub fn ask(server: &Server, word: &str, timeout: Duration) -> std::result::Result<String, Failure> {
+    ask_bytes(server, word, timeout).map(|reply| text(&reply).into_owned())
+}
+
+/// Send `word` and read the whole answer, its bytes as the server sent them, all within
+/// `timeout`.
+pub fn ask_bytes(
+    server: &Server,
+    word: &str,
+    timeout: Duration,
+) -> std::result::Result<Vec<u8>, Failure> {
     let started = Instant::now();
     let deadline = started + timeout;
     let timed_out = || Failure::TimedOut(timeout);
@@ -153,22 +163,41 @@ pub fn ask(server: &Server, word: &str, timeout: Duration) -> std::result::Resul
             Err(err) => return Err(classify(err, timeout)),
         }
     }
-    interpret(word, &reply)
+    match refusal(word, &reply) {
+        Some(failure) => Err(failure),
+        None => Ok(reply),
+    }
 }
 
-/// The server's answer to `word`, or what it means when it is no answer: nothing, a refusal
-/// of the word, or "not serving".
+/// The server's answer to `word` as text, or what it means when it is no answer.
 pub fn interpret(word: &str, reply: &[u8]) -> std::result::Result<String, Failure> {
-    let text = String::from_utf8_lossy(reply).into_owned();
-    let trimmed = text.trim_end();
+    match refusal(word, reply) {
+        Some(failure) => Err(failure),
+        None => Ok(text(reply).into_owned()),
+    }
+}
+
+/// What a reply means when it is no answer to `word`: nothing, a refusal of the word, or
+/// "not serving".
+fn refusal(word: &str, reply: &[u8]) -> Option<Failure> {
+    let trimmed = reply.trim_ascii_end();
     if trimmed.is_empty() {
-        Err(Failure::NoAnswer)
-    } else if trimmed.ends_with(NOT_WHITELISTED) {
-        Err(Failure::NotWhitelisted(word.to_owned()))
-    } else if trimmed == NOT_SERVING {
-        Err(Failure::NotServing)
+        Some(Failure::NoAnswer)
+    } else if trimmed.ends_with(NOT_WHITELISTED.as_bytes()) {
+        Some(Failure::NotWhitelisted(word.to_owned()))
+    } else if trimmed == NOT_SERVING.as_bytes() {
+        Some(Failure::NotServing)
     } else {
-        Ok(text)
+        None
+    }
+}
+
+/// A reply as text: bytes that are not UTF-8 become U+FFFD. Borrowed when the reply is UTF-8,
+/// as ZooKeeper's are; checking that costs far less than decoding.
+pub fn text(reply: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(reply) {
+        Ok(text) => text.into(),
+        Err(_) => String::from_utf8_lossy(reply),
     }
 }
 

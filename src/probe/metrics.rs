@@ -76,15 +76,12 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
 }
 
 fn print_once(format: Format, server: &Server, timeout: Duration) -> Result<u8> {
-    let answer = fourlw::ask(server, "mntr", timeout);
-    let page = match (&answer, format) {
-        (Ok(raw), Format::Raw) => Some(raw.clone()),
-        (Ok(raw), Format::Json) => Some(json::object(raw)),
-        (_, Format::Prometheus) => Some(prometheus_page(&answer)),
-        (Err(_), _) => None,
-    };
-    if let Some(page) = page {
-        output::print(&page)?;
+    let answer = fourlw::ask_bytes(server, "mntr", timeout);
+    match (&answer, format) {
+        (Ok(raw), Format::Raw) => output::print(raw)?,
+        (Ok(raw), Format::Json) => output::print(json::object(&fourlw::text(raw)))?,
+        (_, Format::Prometheus) => output::print(prometheus_page(&answer))?,
+        (Err(_), _) => {}
     }
     match answer {
         Ok(_) => Ok(0),
@@ -92,9 +89,9 @@ fn print_once(format: Format, server: &Server, timeout: Duration) -> Result<u8> 
     }
 }
 
-fn prometheus_page(answer: &std::result::Result<String, Failure>) -> String {
+fn prometheus_page(answer: &std::result::Result<Vec<u8>, Failure>) -> String {
     match answer {
-        Ok(raw) => prometheus::page(raw, true),
+        Ok(raw) => prometheus::page(&fourlw::text(raw), true),
         Err(_) => prometheus::page("", false),
     }
 }
@@ -126,7 +123,7 @@ fn listen(addr: Value, server: &Server, timeout: Duration) -> Result<u8> {
     crate::info!("serving {server}'s metrics on http://{}/metrics", addr.text);
     http::serve(&listener, |method, path| match (method, path) {
         ("GET", "/metrics") => {
-            let answer = fourlw::ask(server, "mntr", timeout);
+            let answer = fourlw::ask_bytes(server, "mntr", timeout);
             if let Err(err) = &answer {
                 crate::warn!("{server}: {}", advice(err));
             }

@@ -52,7 +52,7 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
     };
     let plan = plan::plan(&settings, &identity, &servers)?;
     if settings.dry_run {
-        output::print(&plan.show())?;
+        output::print(plan.show())?;
         return Ok(0);
     }
     apply::apply(&plan)?;

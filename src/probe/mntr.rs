@@ -262,12 +262,11 @@ static PLAIN: [bool; 256] = {
 
 /// How many bytes `bytes` starts with that a plain key holds.
 fn plain_run(bytes: &[u8]) -> usize {
+    // Sixteen bytes at a time while they are as ZooKeeper's keys are; then one at a time.
     let mut run = 0;
-    // Eight bytes at a time while they are as ZooKeeper's keys are; then one at a time.
-    while let Some(&word) = bytes.get(run..).and_then(|rest| rest.first_chunk::<8>()) {
-        let others = not_lowercase_digits_underscores(u64::from_le_bytes(word));
-        // The first other byte (the lowest: bytes are read little-endian) ends the run.
-        run += others.trailing_zeros() as usize / 8;
+    while let Some(chunk) = bytes.get(run..).and_then(|rest| rest.first_chunk::<16>()) {
+        let others = others_of(chunk);
+        run += others.trailing_zeros().min(16) as usize;
         if others != 0 {
             break;
         }
@@ -278,20 +277,47 @@ fn plain_run(bytes: &[u8]) -> usize {
     run
 }
 
-/// Which of the eight bytes of `word` are not lowercase ASCII letters, digits or `_`, found
-/// for all eight at once: the high bit of each byte that is not. Wrong for the bytes after a
-/// non-ASCII byte, but never for the first byte that is not.
-fn not_lowercase_digits_underscores(word: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // For an ASCII byte b, b + 0x80 - lo has its high bit set when b >= lo, and, lo being at
-    // least 0x30, never carries into the next byte. (A non-ASCII byte may carry into the
-    // next.)
-    let at_least = |lo: u8| word.wrapping_add(u64::from(0x80 - lo) * ONES) & HIGH;
-    let within = |lo: u8, hi: u8| at_least(lo) & !at_least(hi + 1);
-    let ascii = !word & HIGH;
-    let allowed = within(b'a', b'z') | within(b'0', b'9') | within(b'_', b'_');
-    HIGH & !(allowed & ascii)
+/// Which of the sixteen bytes are not lowercase ASCII letters, digits or `_`: bit i for
+/// byte i.
+fn others_of(chunk: &[u8; 16]) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE2 is part of x86_64 itself: every x86_64 processor has it.
+    return unsafe { not_lowercase_digits_underscores(chunk) };
+    #[cfg(not(target_arch = "x86_64"))]
+    return not_lowercase_digits_underscores(chunk);
+}
+
+/// `others_of`, sixteen bytes compared at once.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn not_lowercase_digits_underscores(chunk: &[u8; 16]) -> u32 {
+    use std::arch::x86_64::*;
+    let (low, high) = chunk.split_at(8);
+    let half = |bytes: &[u8]| i64::from_le_bytes(bytes.try_into().unwrap_or_default());
+    let v = _mm_set_epi64x(half(high), half(low));
+    // b - lo, taken as unsigned, is at most hi - lo exactly when lo <= b <= hi.
+    let within = |lo: u8, hi: u8| {
+        let offset = _mm_sub_epi8(v, _mm_set1_epi8(lo as i8));
+        let fits = _mm_min_epu8(offset, _mm_set1_epi8((hi - lo) as i8));
+        _mm_cmpeq_epi8(fits, offset)
+    };
+    let underscore = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'_' as i8));
+    let allowed = _mm_or_si128(
+        _mm_or_si128(within(b'a', b'z'), within(b'0', b'9')),
+        underscore,
+    );
+    !(_mm_movemask_epi8(allowed) as u32) & 0xffff
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn not_lowercase_digits_underscores(chunk: &[u8; 16]) -> u32 {
+    let mut others = 0;
+    for (i, &b) in chunk.iter().enumerate() {
+        if !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            others |= 1 << i;
+        }
+    }
+    others
 }
 
 fn is_plain(key: &str) -> bool {
@@ -368,21 +394,17 @@ mod tests {
     }
 
     #[test]
-    fn eight_bytes_at_once_agree_with_one_at_a_time() {
+    fn sixteen_bytes_at_once_agree_with_one_at_a_time() {
         let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_';
         for byte in 0..=255u8 {
-            for at in 0..8 {
-                for rest in [b'a', b'_', byte] {
-                    let mut word = [rest; 8];
-                    word[at] = byte;
-                    let first_other = word.iter().position(|&b| !allowed(b)).unwrap_or(8);
-                    let others = not_lowercase_digits_underscores(u64::from_le_bytes(word));
-                    assert_eq!(
-                        others.trailing_zeros() as usize / 8,
-                        first_other,
-                        "{word:?}"
-                    );
-                    assert_eq!(others == 0, first_other == 8, "{word:?}");
+            for at in 0..16 {
+                for rest in [b'a', b'_', b'9', b'{', byte] {
+                    let mut chunk = [rest; 16];
+                    chunk[at] = byte;
+                    let expected = (0..16)
+                        .filter(|&i| !allowed(chunk[i]))
+                        .fold(0u32, |mask, i| mask | 1 << i);
+                    assert_eq!(others_of(&chunk), expected, "{chunk:?}");
                 }
             }
         }

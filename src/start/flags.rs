@@ -576,7 +576,7 @@ pub static FLAGS: &[Flag] = &[
 
 /// start-zookeeper's command line: every flag of `FLAGS`, then `-- COMMAND`.
 pub fn command() -> Command {
-    add_flags(Command::new("start-zookeeper"))
+    every_flag(Command::new("start-zookeeper"))
         .about("Write this pod's ZooKeeper configuration, then run the server.")
         .long_about(
             "Write this pod's ZooKeeper configuration (zoo.cfg, myid, logging, java.env), then \
@@ -615,9 +615,15 @@ pub fn command() -> Command {
         )
 }
 
-/// Every flag of `FLAGS` as a clap argument, added to `cmd` (for commands that read the same
-/// flags as start-zookeeper).
-pub fn add_flags(mut cmd: Command) -> Command {
+/// start-zookeeper's flags, added to `cmd`: for commands that read the same flags (`zkpod
+/// join`, `leave`, `diagnose`). Their help leaves out --dry_run, which only start-zookeeper
+/// acts on; they still take it, so that a pod's flags can be passed on whole.
+pub fn add_flags(cmd: Command) -> Command {
+    every_flag(cmd).mut_arg("dry_run", |arg| arg.hide(true))
+}
+
+/// Every flag of `FLAGS` as a clap argument, added to `cmd`.
+fn every_flag(mut cmd: Command) -> Command {
     for flag in FLAGS {
         let mut help = flag.help.to_owned();
         match (flag.default, flag.default_help) {
@@ -849,6 +855,18 @@ pub mod tests {
                 .map(|(_, v)| OsString::from(v))
         };
         parse(&matches, &env)
+    }
+
+    #[test]
+    fn only_start_zookeeper_shows_dry_run() {
+        let help = |mut cmd: Command| cmd.render_long_help().to_string();
+        assert!(help(command()).contains("--dry_run"));
+        let other = || add_flags(Command::new("zkpod join"));
+        assert!(!help(other()).contains("--dry_run"));
+        assert!(help(other()).contains("--super_password_file"));
+        // Still taken, so that a pod's flags pass on whole.
+        let matches = other().try_get_matches_from(["zkpod join", "--dry_run"]);
+        assert!(matches.is_ok_and(|m| m.get_flag("dry_run")));
     }
 
     #[test]

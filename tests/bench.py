@@ -286,6 +286,9 @@ class Bench:
         for fmt in ("prometheus", "json"):
             count = self.instructions(["metrics", "--format", fmt, str(self.port)])
             self.row(f"metrics {fmt} vs raw: instructions", count / 1e6, raw / 1e6, "M", 3.0)
+            # The conversion alone, per line: what the ratio means in absolute terms.
+            self.rows.append((f"metrics {fmt}: conversion per mntr line", (count - raw) / lines,
+                              None, "inst", None, None, "-"))
 
     def startup(self):
         """Invocation until the server command is exec'd, as pod zk-1 of three: in a UTS and
@@ -401,7 +404,9 @@ class Bench:
               f"  {head[5]:>6}  {head[6]}")
         for measure, ours, peer, unit, ratio, budget, verdict in self.rows:
             budget = "-" if budget is None else f"<={budget:g}"
-            print(f"{measure:<{width}}  {ours:>9.2f}  {peer:>9.2f}  {unit:<4}  {ratio:>6.2f}"
+            peer = "-" if peer is None else f"{peer:.2f}"
+            ratio = "-" if ratio is None else f"{ratio:.2f}"
+            print(f"{measure:<{width}}  {ours:>9.2f}  {peer:>9}  {unit:<4}  {ratio:>6}"
                   f"  {budget:>6}  {verdict}")
         return all(r[6] != "FAIL" for r in self.rows)
 

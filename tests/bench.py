@@ -282,10 +282,10 @@ class Bench:
         """What turning mntr into Prometheus text or JSON costs over asking for it."""
         lines = four_letter_word(self.port, "mntr").count("\n")
         raw = self.instructions(["metrics", str(self.port)])
-        self.row(f"metrics raw, {lines}-line mntr: instructions", raw / 1e6, raw / 1e6, "M")
+        self.row(f"metrics raw, {lines}-line mntr: instructions", raw / 1e3, raw / 1e3, "K")
         for fmt in ("prometheus", "json"):
             count = self.instructions(["metrics", "--format", fmt, str(self.port)])
-            self.row(f"metrics {fmt} vs raw: instructions", count / 1e6, raw / 1e6, "M", 3.0)
+            self.row(f"metrics {fmt} vs raw: instructions", count / 1e3, raw / 1e3, "K", 3.0)
             # The conversion alone, per line: what the ratio means in absolute terms.
             self.rows.append((f"metrics {fmt}: conversion per mntr line", (count - raw) / lines,
                               None, "inst", None, None, "-"))

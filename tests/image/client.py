@@ -15,6 +15,7 @@ import time
 
 from kazoo.client import KazooClient
 from kazoo.exceptions import KazooException, NodeExistsError
+from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.retry import KazooRetry
 
 logging.basicConfig(level=logging.CRITICAL)
@@ -72,7 +73,10 @@ def writer(hosts, prefix, stop, log):
 def verify(host, prefix, log):
     with open(log) as f:
         acknowledged = {line.strip() for line in f if line.strip()}
-    zk = connect(host)
+    try:
+        zk = connect(host)
+    except KazooTimeoutError:
+        sys.exit(f"client.py: could not connect to {host}")
     zk.sync(prefix)
     present = set(zk.get_children(prefix))
     zk.stop()

@@ -601,7 +601,8 @@ ensemble() { # MODE
     WRITER=""
     for i in $(seq 0 $last); do
         "$PY" tests/image/client.py verify "$(address "$i"):$CLIENT_PORT" /zkpod-test/rolling \
-            "$TMP/acknowledged" >/dev/null || fail "$STS_NAME-$i: not shown to hold every acknowledged write"
+            "$TMP/acknowledged" >/dev/null ||
+            fail "$STS_NAME-$i: not shown to hold every acknowledged write"
     done
     quorum $(seq 0 $last)
     ok "during the rolling update: $(cat "$TMP/writer.log"); every pod has them all; $QUORUM"

@@ -24,7 +24,10 @@ logging.basicConfig(level=logging.CRITICAL)
 def connect(hosts, timeout=30):
     retry = KazooRetry(max_tries=-1, deadline=60, max_delay=1)
     zk = KazooClient(hosts=hosts, timeout=10, connection_retry=retry, command_retry=retry)
-    zk.start(timeout=timeout)
+    try:
+        zk.start(timeout=timeout)
+    except KazooTimeoutError:
+        sys.exit(f"client.py: could not connect to {hosts} in {timeout} s")
     return zk
 
 
@@ -73,10 +76,7 @@ def writer(hosts, prefix, stop, log):
 def verify(host, prefix, log):
     with open(log) as f:
         acknowledged = {line.strip() for line in f if line.strip()}
-    try:
-        zk = connect(host)
-    except KazooTimeoutError:
-        sys.exit(f"client.py: could not connect to {host}")
+    zk = connect(host)
     zk.sync(prefix)
     present = set(zk.get_children(prefix))
     zk.stop()

@@ -72,9 +72,11 @@ fn leave(set: &StatefulSet, i: usize, timeout: &str) -> std::process::Output {
 
 /// A client in the cluster network creating /acked/NNNNNN one after another, through every
 /// pod, printing each name once ZooKeeper acknowledged it; it stops when `stop` exists.
+/// Its stderr goes to `errors`, shown if it does not end well.
 struct Writer {
     child: Child,
     stop: std::path::PathBuf,
+    errors: std::path::PathBuf,
 }
 
 const WRITER: &str = r#"
@@ -85,7 +87,7 @@ zk = KazooClient(hosts=sys.argv[1], timeout=10,
                  connection_retry=KazooRetry(max_tries=-1, max_delay=1),
                  command_retry=KazooRetry(max_tries=-1, max_delay=1))
 zk.start(timeout=60)
-zk.ensure_path('/acked')
+zk.retry(zk.ensure_path, '/acked')
 n = 0
 while not os.path.exists(sys.argv[2]):
     name = '/acked/n%06d' % n
@@ -104,17 +106,22 @@ zk.stop()
 impl Writer {
     fn start(set: &StatefulSet) -> Writer {
         let stop = set.root.join("writer-stop");
+        let errors = set.root.join("writer-stderr");
         let child = set
             .in_network(&[PYTHON, "-c", WRITER, &set.connect_string()])
             .arg(&stop)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(fs::File::create(&errors).unwrap())
             .spawn()
             .unwrap();
-        Writer { child, stop }
+        Writer {
+            child,
+            stop,
+            errors,
+        }
     }
 
-    /// Stop it; the names it saw acknowledged.
+    /// Stop it; the names it saw acknowledged. It must have run until told to stop.
     fn finish(mut self) -> Vec<String> {
         fs::write(&self.stop, "").unwrap();
         let stdout = self.child.stdout.take().unwrap();
@@ -127,7 +134,13 @@ impl Writer {
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = self.child.kill();
-        let _ = self.child.wait();
+        let status = self.child.wait().unwrap();
+        assert!(
+            status.success(),
+            "the writer ended with {status} after {} writes:\n{}",
+            acked.len(),
+            fs::read_to_string(&self.errors).unwrap_or_default()
+        );
         acked
     }
 }

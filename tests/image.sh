@@ -586,7 +586,12 @@ ensemble() { # MODE
     "$PY" tests/image/client.py writer "$(all_hosts)" /zkpod-test/rolling "$TMP/stop" \
         "$TMP/acknowledged" >"$TMP/writer.log" 2>&1 &
     WRITER=$!
-    sleep 2
+    # The update starts once the writer writes.
+    for _ in $(seq 300); do
+        [ -s "$TMP/acknowledged" ] || ! kill -0 "$WRITER" 2>/dev/null && break
+        sleep 0.1
+    done
+    [ -s "$TMP/acknowledged" ] || { cat "$TMP/writer.log"; fail "the writer did not start writing"; }
     for i in $(seq $last -1 0); do
         t0=$(date +%s%N)
         stop_checked "$(pod "$i")"

@@ -274,12 +274,12 @@ fn orphans_of_exec_probes_are_reaped_by_pid_1() {
 fn orphans_are_reaped_without_being_pid_1() {
     // Not PID 1: the supervisor makes itself the child subreaper, so orphans come to it.
     let mut child = Running::spawn(
-        supervise(&["sh", "-c", "(sleep 0.2 &); (sleep 0.2 &); sleep 3"]).stdin(Stdio::null()),
+        supervise(&["sh", "-c", "(sleep 1 &); (sleep 1 &); sleep 4"]).stdin(Stdio::null()),
     );
     let supervisor = child.id();
-    // The two sleeps are orphaned at once, end after 0.2 s, and must not stay zombies.
+    // The two sleeps are orphaned at once, end after 1 s, and must not stay zombies.
     assert!(
-        wait_until(Duration::from_secs(2), || children(supervisor).len() == 3),
+        wait_until(Duration::from_secs(1), || children(supervisor).len() == 3),
         "the orphans were not re-parented to the supervisor: {:?}",
         children(supervisor)
     );

@@ -197,11 +197,15 @@ pub fn tutorial_hosts(n: usize) -> String {
     hosts
 }
 
-/// A python program that runs `script` with `zk`, a started KazooClient for argv[1].
+/// A python program that runs `script` with `zk`, a started KazooClient for argv[1]. It
+/// tries to connect at least once a second for 20 s (kazoo's default backoff would try for
+/// the last time after about 13 s).
 pub fn kazoo_program(script: &str) -> String {
     format!(
-        "import sys\nfrom kazoo.client import KazooClient\n\
-         zk = KazooClient(hosts=sys.argv[1], timeout=10)\nzk.start(timeout=20)\n\
+        "import sys\nfrom kazoo.client import KazooClient\nfrom kazoo.retry import KazooRetry\n\
+         zk = KazooClient(hosts=sys.argv[1], timeout=10,\n\
+         \x20                connection_retry=KazooRetry(max_tries=-1, max_delay=1))\n\
+         zk.start(timeout=20)\n\
          try:\n{}\nfinally:\n    zk.stop()\n",
         script
             .lines()

@@ -14,6 +14,7 @@
 //! test processes that were killed outright are removed by the next run.
 
 use std::fs;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -292,13 +293,20 @@ impl StatefulSet {
     /// The host's pid of pod i's PID 1.
     pub fn pid1(&self, i: usize) -> u32 {
         let process = self.pods[i].process.as_ref().expect("the pod runs");
+        // PID 1 is first the shell that sets the pod up (host name, mounts): the pod is ready
+        // for `exec` once that shell has become start-zookeeper.
+        let zkpod = fs::metadata(self.command_path("start-zookeeper")).unwrap();
+        let is_zkpod = |pid: u32| {
+            fs::metadata(format!("/proc/{pid}/exe"))
+                .is_ok_and(|exe| (exe.dev(), exe.ino()) == (zkpod.dev(), zkpod.ino()))
+        };
         let mut pid = None;
         assert!(
             wait_until(Duration::from_secs(10), || {
                 pid = children(process.id()).first().copied();
-                pid.is_some()
+                pid.is_some_and(is_zkpod)
             }),
-            "zk-{i} has no PID 1"
+            "zk-{i} has no PID 1 running start-zookeeper"
         );
         pid.unwrap()
     }

@@ -50,7 +50,7 @@ def read(host, path):
 def writer(hosts, prefix, stop, log):
     """Writes one node after another; a write counts once the ensemble acknowledged it."""
     zk = connect(hosts)
-    zk.ensure_path(prefix)
+    zk.retry(zk.ensure_path, prefix)
     started, n, failures = time.monotonic(), 0, 0
     with open(log, "a") as out:
         # Bounded: at most ten minutes and 100000 writes, whatever happens to STOP.

@@ -6,7 +6,7 @@ mod common;
 
 use std::fs;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::statefulset::*;
@@ -176,6 +176,15 @@ fn write_through(set: &StatefulSet, i: usize, name: &str) {
     );
 }
 
+/// A server on port 2181 that accepts connections and never answers.
+const SILENT_SERVER: &str = "
+import socket
+server = socket.create_server(('0.0.0.0', 2181), reuse_port=True)
+held = []
+while True:
+    held.append(server.accept()[0])
+";
+
 fn start_and_wait(set: &mut StatefulSet, pods: &[usize]) {
     for &i in pods {
         set.start(i);
@@ -281,15 +290,27 @@ fn rolling_and_whole_restarts_and_a_wiped_pod_keep_every_write() {
         let out = leave.wait_with_output().unwrap();
         assert!(out.status.success(), "leave zk-{i}: {}", stderr(&out));
     }
-    // Every leave ends with one voter left: the last one refuses.
-    let last = participants(&set, 0);
+    // Every leave ends with one voter left: the last one refuses. (While the last removals
+    // hand over leadership, zk-0 may not answer for a moment.)
+    let mut last = Vec::new();
+    wait_until(MINUTE, || {
+        last = participants(&set, 0);
+        !last.is_empty()
+    });
     assert_eq!(last.len(), 1, "voters after every pod's preStop: {last:?}");
     let last = last[0] as usize - 1;
     for i in 0..3 {
         set.stop(i);
     }
     // The removed servers start first: they must not form a quorum of the first ensemble,
-    // since the last voter holds writes they lack; they wait for it.
+    // since the last voter holds writes they lack; they wait for it. Its pod is away, and
+    // connections to its address hang (as on a node that is down): each time they ask it,
+    // they wait for the whole ask timeout.
+    let hanging = Running::spawn(
+        Command::new("ip")
+            .args(["netns", "exec", &set.pods[last].netns, PYTHON, "-c"])
+            .arg(SILENT_SERVER),
+    );
     let removed: Vec<usize> = (0..3).filter(|&i| i != last).collect();
     for &i in &removed {
         set.start(i);
@@ -302,9 +323,17 @@ fn rolling_and_whole_restarts_and_a_wiped_pod_keep_every_write() {
             set.logs(i)
         );
         assert!(set.logs(i).contains("not in the membership committed last"));
-        // Alive while it waits: the liveness probe passes, so the kubelet does not restart it.
-        assert!(set.probe(i, false).status.success(), "zk-{i} not alive");
+        // Alive all the while it waits, also while it asks: the liveness probe passes, so the
+        // kubelet does not restart it.
+        let failed = (0..20)
+            .filter(|_| {
+                std::thread::sleep(Duration::from_millis(150));
+                !set.probe(i, false).status.success()
+            })
+            .count();
+        assert_eq!(failed, 0, "zk-{i}: liveness probes failed while it waits");
     }
+    drop(hanging);
     start_and_wait(&mut set, &[last]);
     for &i in &removed {
         set.wait_ready(i, true, 2 * MINUTE);

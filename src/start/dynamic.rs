@@ -65,9 +65,55 @@ pub fn decide(settings: &Settings, identity: &Identity, ask: bool) -> Result<Dec
     if !ask {
         return Ok(Decision::Start(Servers::Flags));
     }
-    let founder = identity.members.iter().any(|m| m.id == me.id);
     let port = settings.ports.client;
     let signals = Signals::open()?;
+    loop {
+        // Alive while it waits (the liveness probe passes), not ready: one listener answers
+        // all the while, also while the others are asked and may take their whole timeout.
+        let next = empty_disk::answering(port, || {
+            wait(
+                settings,
+                identity,
+                &me,
+                history,
+                committed.as_ref(),
+                &signals,
+            )
+        })?;
+        let voters: Vec<Member> = match next {
+            Next::Decided(decision) => return Ok(decision),
+            Next::FirstEnsemble(voters) => voters,
+        };
+        // The first ensemble forms as in static membership; empty_disk answers on the port
+        // meanwhile.
+        match empty_disk::wait(me.id, &voters, port)? {
+            Waited::Stopped(status) => return Ok(Decision::Stop(status)),
+            Waited::New => return Ok(Decision::Start(Servers::Flags)),
+            // Ask again for the members.
+            Waited::Join => continue,
+        }
+    }
+}
+
+/// What a round of waiting came to.
+enum Next {
+    Decided(Decision),
+    /// Nobody serves and this server is one of the first ensemble, with these other voters.
+    FirstEnsemble(Vec<Member>),
+}
+
+/// Ask the others every `POLL` until they say which members this server starts with, or
+/// until it is up to the first ensemble to form.
+fn wait(
+    settings: &Settings,
+    identity: &Identity,
+    me: &Member,
+    history: bool,
+    committed: Option<&(std::path::PathBuf, Config)>,
+    signals: &Signals,
+) -> Result<Next> {
+    let founder = identity.members.iter().any(|m| m.id == me.id);
+    let port = settings.ports.client;
     let mut next_log = Instant::now();
     loop {
         if let Some(config) = ensemble_config(&identity.others, port) {
@@ -78,13 +124,12 @@ pub fn decide(settings: &Settings, identity: &Identity, ask: bool) -> Result<Dec
                          to sync first and then be added (version {:x})",
                         config.version.unwrap_or_default()
                     );
-                    return Ok(Decision::Start(Servers::Lines(with_me(
-                        config, settings, &me,
-                    ))));
+                    let lines = with_me(config, settings, me);
+                    return Ok(Next::Decided(Decision::Start(Servers::Lines(lines))));
                 }
                 Some(_) if history => {
                     crate::info!("the ensemble lists this server: starting with its members");
-                    return Ok(Decision::Start(Servers::Lines(config)));
+                    return Ok(Next::Decided(Decision::Start(Servers::Lines(config))));
                 }
                 Some(_) => {
                     crate::warn!(
@@ -96,16 +141,14 @@ pub fn decide(settings: &Settings, identity: &Identity, ask: bool) -> Result<Dec
                     if let Err(err) = remove(&config, me.id, settings) {
                         crate::warn!("removing server {} failed ({err}); trying again", me.id);
                     }
-                    if let Some(status) =
-                        empty_disk::answering(port, || empty_disk::pause(&signals, POLL))
-                    {
-                        return Ok(Decision::Stop(status));
+                    if let Some(status) = empty_disk::pause(signals, POLL) {
+                        return Ok(Next::Decided(Decision::Stop(status)));
                     }
                     continue;
                 }
             }
         }
-        if let Some((_, config)) = &committed {
+        if let Some((_, config)) = committed {
             // Removed earlier (zkpod leave): the others may have written since, so this server
             // must not form a quorum with the first ensemble's members; it joins again.
             if Instant::now() >= next_log {
@@ -120,20 +163,10 @@ pub fn decide(settings: &Settings, identity: &Identity, ask: bool) -> Result<Dec
         } else if founder {
             if history {
                 crate::info!("no member serves: starting with the first ensemble's members");
-                return Ok(Decision::Start(Servers::Flags));
+                return Ok(Next::Decided(Decision::Start(Servers::Flags)));
             }
-            let voters: Vec<Member> = identity
-                .members
-                .iter()
-                .filter(|m| m.id != me.id)
-                .cloned()
-                .collect();
-            match empty_disk::wait(me.id, &voters, port)? {
-                Waited::Stopped(status) => return Ok(Decision::Stop(status)),
-                Waited::New => return Ok(Decision::Start(Servers::Flags)),
-                // Ask again for the members.
-                Waited::Join => continue,
-            }
+            let voters = identity.members.iter().filter(|m| m.id != me.id);
+            return Ok(Next::FirstEnsemble(voters.cloned().collect()));
         } else if Instant::now() >= next_log {
             crate::warn!(
                 "waiting: server {} is not in the first ensemble and no member serves yet",
@@ -141,9 +174,8 @@ pub fn decide(settings: &Settings, identity: &Identity, ask: bool) -> Result<Dec
             );
             next_log = Instant::now() + LOG_EVERY;
         }
-        // Alive while it waits (the liveness probe passes), not ready.
-        if let Some(status) = empty_disk::answering(port, || empty_disk::pause(&signals, POLL)) {
-            return Ok(Decision::Stop(status));
+        if let Some(status) = empty_disk::pause(signals, POLL) {
+            return Ok(Next::Decided(Decision::Stop(status)));
         }
     }
 }

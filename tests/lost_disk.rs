@@ -205,3 +205,72 @@ fn wiped_servers_rejoin_once_the_others_serve() {
         assert_eq!(acked_seen_by(&set, i), WRITES, "through zk-{i}");
     }
 }
+
+/// What a follower leaves on its volume when it is stopped while it syncs from the leader by
+/// snapshot: the leader's snapshot, complete, still under its temporary name
+/// (`snapshot.<zxid>.tmp`, the zxid of the leader's newer epoch), and the old epoch.
+/// ZooKeeper renames the file, then records the epoch, then answers the leader.
+fn leave_an_unfinished_snapshot(set: &StatefulSet, i: usize) -> String {
+    let version2 = set.pods[i].volume.join("data/version-2");
+    let epoch = std::fs::read_to_string(version2.join("currentEpoch")).unwrap();
+    let epoch: u64 = epoch.trim().parse().unwrap();
+    let newest = std::fs::read_dir(&version2)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter_map(|name| {
+            let zxid = u64::from_str_radix(name.strip_prefix("snapshot.")?, 16).ok()?;
+            Some((zxid, name))
+        })
+        .max()
+        .expect("a snapshot")
+        .1;
+    let unfinished = format!("snapshot.{:x}.tmp", ((epoch + 1) << 32) | 1);
+    std::fs::copy(version2.join(newest), version2.join(&unfinished)).unwrap();
+    unfinished
+}
+
+#[test]
+#[ignore = "needs root and namespaces"]
+fn a_server_stopped_while_it_synced_starts_again() {
+    require_root_and_namespaces();
+    let _one = one_ensemble_at_a_time();
+    let mut set = create(3, &tutorial_flags(3));
+    set.start_all();
+    for i in 0..3 {
+        set.wait_ready(i, true, MINUTE);
+    }
+    write_acknowledged(&set, 0);
+    assert_eq!(set.stop(1), Some(143));
+    let unfinished = leave_an_unfinished_snapshot(&set, 1);
+    let data = set.pods[1].volume.join("data");
+    // A dry run says so and moves nothing.
+    let mut dry_run = vec![set.command_path("start-zookeeper"), "--dry_run".into()];
+    dry_run.extend(set.flags.iter().cloned());
+    let out = set.run_stopped(1, &dry_run, MINUTE);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!(
+            "==> unfinished snapshots, moved aside <==\n/var/lib/zookeeper/data/version-2/\
+             {unfinished} -> /var/lib/zookeeper/data/unfinished-snapshots/{unfinished}\n"
+        )),
+        "{}",
+        stdout(&out)
+    );
+    assert!(data.join("version-2").join(&unfinished).exists());
+    // ZooKeeper would load the unfinished snapshot, find it newer than the epoch it recorded
+    // and exit, at every start. zkpod moves it aside (keeping it), and the server syncs again.
+    set.start(1);
+    set.wait_ready(1, true, MINUTE);
+    assert_eq!(acked_seen_by(&set, 1), WRITES);
+    assert!(!data.join("version-2").join(&unfinished).exists());
+    assert!(
+        data.join("unfinished-snapshots")
+            .join(&unfinished)
+            .is_file()
+    );
+    assert!(
+        set.logs(1).contains(&format!("moved {unfinished}")),
+        "{}",
+        set.logs(1)
+    );
+}

@@ -10,10 +10,12 @@ use nix::unistd::{self, Uid};
 
 use super::plan::{Myid, Plan};
 use super::render::File;
+use super::unfinished;
 use crate::cli::error::{Context as _, Error, Result};
 use crate::pid1::credentials::Credentials;
 
-/// Write everything the plan says, in order: directories, files, owners.
+/// Write everything the plan says, in order: directories, files, unfinished snapshots moved
+/// aside, owners.
 pub fn apply(plan: &Plan) -> Result<()> {
     for dir in std::iter::once(&plan.conf_dir).chain(&plan.server_dirs) {
         fs::create_dir_all(dir).context(|| format!("creating {}", dir.display()))?;
@@ -44,6 +46,7 @@ pub fn apply(plan: &Plan) -> Result<()> {
     if let Some(secret) = &plan.secret {
         write_private(secret, plan.user.as_ref())?;
     }
+    unfinished::move_aside(&plan.unfinished)?;
     if let Some(user) = &plan.user {
         for dir in plan.server_dirs.iter().chain(log_dir) {
             chown_tree(dir, user)?;

@@ -28,6 +28,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::Signal;
 
 use super::identity::Member;
+use super::unfinished;
 use crate::cli::error::{Error, Result};
 use crate::pid1::signals::Signals;
 use crate::probe::fourlw::{self, Failure, Server};
@@ -65,7 +66,11 @@ pub fn has_history(dirs: &[&Path]) -> Result<bool> {
                 .map_err(|err| Error::failed(format!("reading {}: {err}", version.display())))?;
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with("log.") || (name.starts_with("snapshot.") && name != "snapshot.0") {
+            // An unfinished snapshot is no history: the server never answered for it.
+            let snapshot = name.starts_with("snapshot.")
+                && name != "snapshot.0"
+                && !unfinished::is_unfinished(&name);
+            if name.starts_with("log.") || snapshot {
                 return Ok(true);
             }
         }
@@ -429,6 +434,8 @@ mod tests {
         fs::write(dir.join("myid"), "1\n").unwrap();
         fs::write(v2.join("acceptedEpoch"), "0").unwrap();
         fs::write(v2.join("snapshot.0"), "").unwrap();
+        // A server stopped during its first sync: its snapshot was never finished.
+        fs::write(v2.join("snapshot.100000000.tmp"), "").unwrap();
         assert!(!has_history(&[&dir]).unwrap());
         assert!(!has_history(&[&dir.join("missing")]).unwrap());
         fs::write(v2.join("snapshot.100000000"), "").unwrap();

@@ -2,7 +2,7 @@
 //!
 //! The phases, in order, each in its own module: flags and environment → `Settings` → `plan`
 //! (identity, rendered files, myid, command line; nothing written) → `apply` (directories,
-//! atomic writes, owners) → exec into `zkpod supervise`, which runs the server as PID 1.
+//! atomic writes, unfinished snapshots moved aside, owners) → exec into `zkpod supervise`, which runs the server as PID 1.
 
 pub mod apply;
 pub mod dynamic;
@@ -13,6 +13,7 @@ pub mod launch;
 pub mod plan;
 pub mod render;
 pub mod settings;
+pub mod unfinished;
 
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};

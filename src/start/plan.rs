@@ -12,6 +12,7 @@ use super::identity::{Identity, Member};
 use super::launch::{self, Installation};
 use super::render::{self, ConfigFiles, File, Servers};
 use super::settings::Settings;
+use super::unfinished::{self, Move};
 use crate::cli::error::{Error, Result};
 use crate::cli::quote::quote;
 use crate::pid1::Child;
@@ -61,6 +62,8 @@ pub struct Plan {
     /// Dynamic membership: the java options that carry the super user's password digest,
     /// for a file only the server's user can read.
     pub secret: Option<File>,
+    /// Snapshots ZooKeeper did not finish writing, moved out of its sight (see `unfinished`).
+    pub unfinished: Vec<Move>,
 }
 
 /// Work out the plan for this server (`identity`), whose members come from `servers`.
@@ -113,6 +116,10 @@ pub fn plan(settings: &Settings, identity: &Identity, servers: &Servers) -> Resu
         }
         _ => None,
     };
+    let unfinished = match settings.launch.command.is_empty() {
+        true => unfinished::find(&dirs.data)?,
+        false => Vec::new(),
+    };
     let unsafe_start_empty = settings.launch.unsafe_start_empty;
     let guard = empty_voter
         .filter(|_| !unsafe_start_empty)
@@ -148,6 +155,7 @@ pub fn plan(settings: &Settings, identity: &Identity, servers: &Servers) -> Resu
                 super_digest(password.expose())
             ),
         }),
+        unfinished,
     })
 }
 
@@ -216,8 +224,8 @@ impl Plan {
         shlex::try_join(words.iter().map(String::as_str)).unwrap_or_else(|_| words.join(" "))
     }
 
-    /// The plan as `--dry_run` prints it: each file under a `==> path <==` line, then the
-    /// command.
+    /// The plan as `--dry_run` prints it: each file under a `==> path <==` line, then any
+    /// unfinished snapshots, then the command.
     pub fn show(&self) -> String {
         let mut out = String::new();
         let myid = match &self.myid {
@@ -236,6 +244,12 @@ impl Plan {
                 "==> {} <==\n(the super user's password digest, mode 0600: not shown)\n",
                 secret.path.display()
             ));
+        }
+        if !self.unfinished.is_empty() {
+            out.push_str("==> unfinished snapshots, moved aside <==\n");
+            for Move { from, to } in &self.unfinished {
+                out.push_str(&format!("{} -> {}\n", from.display(), to.display()));
+            }
         }
         out.push_str(&format!("==> command <==\n{}\n", self.command_line()));
         out

@@ -31,6 +31,17 @@ fn acked_seen_by(set: &StatefulSet, i: usize) -> usize {
         .unwrap()
 }
 
+/// Three pods serving, and `WRITES` acknowledged writes made through pod `through`.
+fn three_serving_with_writes(through: usize) -> StatefulSet {
+    let mut set = create(3, &tutorial_flags(3));
+    set.start_all();
+    for i in 0..3 {
+        set.wait_ready(i, true, MINUTE);
+    }
+    write_acknowledged(&set, through);
+    set
+}
+
 fn serving(set: &StatefulSet, i: usize) -> bool {
     set.probe(i, true).status.success()
 }
@@ -152,12 +163,7 @@ fn a_new_ensemble_of_empty_servers_forms_even_started_apart() {
 fn wiped_servers_rejoin_once_the_others_serve() {
     require_root_and_namespaces();
     let _one = one_ensemble_at_a_time();
-    let mut set = create(3, &tutorial_flags(3));
-    set.start_all();
-    for i in 0..3 {
-        set.wait_ready(i, true, MINUTE);
-    }
-    write_acknowledged(&set, 2);
+    let mut set = three_serving_with_writes(2);
 
     // One server wiped, the others healthy: it joins at once and serves every write.
     assert_eq!(set.stop(1), Some(143));
@@ -234,12 +240,7 @@ fn leave_an_unfinished_snapshot(set: &StatefulSet, i: usize) -> String {
 fn a_server_stopped_while_it_synced_starts_again() {
     require_root_and_namespaces();
     let _one = one_ensemble_at_a_time();
-    let mut set = create(3, &tutorial_flags(3));
-    set.start_all();
-    for i in 0..3 {
-        set.wait_ready(i, true, MINUTE);
-    }
-    write_acknowledged(&set, 0);
+    let mut set = three_serving_with_writes(0);
     assert_eq!(set.stop(1), Some(143));
     let unfinished = leave_an_unfinished_snapshot(&set, 1);
     let data = set.pods[1].volume.join("data");

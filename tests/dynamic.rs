@@ -241,16 +241,40 @@ fn scale_up_then_down_keeps_every_write() {
     // The quorum is now 2 of 3: one stopped, writes still succeed.
     assert_eq!(set.stop(2), Some(143));
     write_through(&set, 0, "with-one-of-three-stopped");
-    // Leaving now would leave one serving voter of two: refused, and the pod may stop.
-    let out = leave(&set, 0, "30");
+    // Leaving now would leave one serving voter of two: refused once that has lasted its
+    // settle time or the deadline, and the pod may stop.
+    let started = Instant::now();
+    let out = leave(&set, 0, "5");
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("not leaving: without server 1"),
         "{}",
         stderr(&out)
     );
+    assert!(started.elapsed() < Duration::from_secs(15));
     assert_eq!(participants(&set, 0), [1, 2, 3]);
     start_and_wait(&mut set, &[2]);
+
+    // A shortage that ends is waited out: zk-2 restarts while zk-1 leaves, and zk-1 leaves
+    // once zk-2 serves again, rather than staying a voter.
+    assert_eq!(set.stop(2), Some(143));
+    let args = set.zkpod_args("leave", &["--timeout", "60"]);
+    let leaving = set
+        .exec_command(1, &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    start_and_wait(&mut set, &[2]);
+    let out = leaving.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("server 2 left the ensemble"),
+        "{}",
+        stderr(&out)
+    );
+    wait_participants(&set, 0, &[1, 3]);
 
     let acked = writer.finish();
     assert_all_present(&set, 0, &acked);

@@ -1,7 +1,9 @@
 //! `zkpod leave`: take this pod's server out of the ensemble (`reconfig -remove`), for the
 //! pod's preStop hook. It returns once the removal is committed, or fails within its
 //! deadline. It refuses (status 0, so that the pod still stops) to remove the last voter, or
-//! to leave fewer serving voters than a quorum of the voters that remain.
+//! to leave fewer serving voters than a quorum of the voters that remain once that has
+//! lasted `SETTLE` (or until the deadline): a leader election or a voter's restart is waited
+//! out.
 
 use std::time::{Duration, Instant};
 
@@ -17,6 +19,9 @@ use crate::start::dynamic::{client_addresses, ensemble_config};
 use crate::start::flags;
 
 const ASK_TIMEOUT: Duration = Duration::from_millis(800);
+/// How long too few of the other voters may serve before leaving is refused: a leader
+/// election (another server just left) or a voter's restart ends within it.
+const SETTLE: Duration = Duration::from_secs(20);
 
 pub fn command() -> clap::Command {
     flags::add_flags(clap::Command::new("zkpod leave"))
@@ -26,7 +31,8 @@ pub fn command() -> clap::Command {
              preStop hook; it reads the same flags and ZK_* variables as start-zookeeper. It \
              returns once the ensemble has committed the removal. It refuses, with a message \
              and status 0, to remove the last voter, or a voter whose removal would leave \
-             fewer serving voters than a quorum of the rest.",
+             fewer serving voters than a quorum of the rest once that has lasted 20 s (or \
+             until --timeout), so that a leader election or a voter's restart is waited out.",
         )
         .arg(
             Arg::new("timeout")
@@ -68,6 +74,11 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
         })?;
     let addresses = client_addresses(&config, Some(id), port);
     let mut last = String::from("no attempt");
+    // Since when too few of the others have served, in a row of attempts.
+    let mut short_since: Option<Instant> = None;
+    // Whether a removal was asked for: one whose answer was lost may have been committed
+    // (removing the leader ends its sessions).
+    let mut asked = false;
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
         let attempt = Session::open(&addresses, &pod.password, left).and_then(|session| {
             // The membership now: others may be leaving at the same time.
@@ -76,13 +87,21 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
                 return Ok(Step::NotMember);
             };
             if me.role() == Role::Participant
-                && let Some(refusal) = unsafe_to_remove(&config, id, port)
+                && let Some(step) = unsafe_to_remove(&config, id, port)
             {
-                return Ok(Step::Refused(refusal));
+                return Ok(step);
             }
+            asked = true;
             session.reconfig(&[], &[id]).map(Step::Removed)
         });
+        if !matches!(attempt, Ok(Step::Short(_))) {
+            short_since = None;
+        }
         match attempt {
+            Ok(Step::NotMember) if asked => {
+                crate::info!("server {id} left the ensemble");
+                return Ok(0);
+            }
             Ok(Step::NotMember) => {
                 crate::info!("server {id} is not a member of the ensemble: nothing to do");
                 return Ok(0);
@@ -90,6 +109,15 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
             Ok(Step::Refused(why)) => {
                 crate::warn!("not leaving: {why}");
                 return Ok(0);
+            }
+            Ok(Step::Short(why)) => {
+                let since = *short_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= SETTLE {
+                    crate::warn!("not leaving: {why}");
+                    return Ok(0);
+                }
+                crate::debug!("{why}; asking again");
+                last = why;
             }
             Ok(Step::Removed(after)) if after.get(id).is_none() => {
                 crate::info!(
@@ -103,6 +131,11 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
         }
         std::thread::sleep(Duration::from_millis(500).min(left));
     }
+    if short_since.is_some() {
+        // Too few served until the deadline: refused, and the pod may stop.
+        crate::warn!("not leaving: {last}");
+        return Ok(0);
+    }
     Err(Error::failed(format!(
         "server {id} did not leave within {}s: {last}",
         timeout.as_secs_f64()
@@ -112,15 +145,18 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
 /// What one attempt came to.
 enum Step {
     NotMember,
+    /// Never safe: the last voter.
     Refused(String),
+    /// Too few of the other voters serve now.
+    Short(String),
     Removed(Config),
 }
 
 /// Why removing voter `id` is unsafe now, if it is.
-fn unsafe_to_remove(config: &Config, id: u32, port: u16) -> Option<String> {
+fn unsafe_to_remove(config: &Config, id: u32, port: u16) -> Option<Step> {
     let rest: Vec<_> = config.voters().filter(|s| s.id != id).collect();
     if rest.is_empty() {
-        return Some(format!("server {id} is the last voter"));
+        return Some(Step::Refused(format!("server {id} is the last voter")));
     }
     let serving = std::thread::scope(|scope| {
         let asks: Vec<_> = rest
@@ -145,10 +181,10 @@ fn unsafe_to_remove(config: &Config, id: u32, port: u16) -> Option<String> {
     });
     let quorum = rest.len() / 2 + 1;
     (serving < quorum).then(|| {
-        format!(
+        Step::Short(format!(
             "without server {id}, {serving} of the {} other voters serve, fewer than their \
              quorum of {quorum}",
             rest.len()
-        )
+        ))
     })
 }

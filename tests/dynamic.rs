@@ -77,6 +77,8 @@ struct Writer {
     child: Child,
     stop: std::path::PathBuf,
     errors: std::path::PathBuf,
+    /// Reads its stdout as it comes, so that the pipe never fills.
+    acked: std::thread::JoinHandle<Vec<String>>,
 }
 
 const WRITER: &str = r#"
@@ -107,34 +109,34 @@ impl Writer {
     fn start(set: &StatefulSet) -> Writer {
         let stop = set.root.join("writer-stop");
         let errors = set.root.join("writer-stderr");
-        let child = set
+        let mut child = set
             .in_network(&[PYTHON, "-c", WRITER, &set.connect_string()])
             .arg(&stop)
             .stdout(Stdio::piped())
             .stderr(fs::File::create(&errors).unwrap())
             .spawn()
             .unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let acked = std::thread::spawn(|| stdout.lines().map_while(|l| l.ok()).collect());
         Writer {
             child,
             stop,
             errors,
+            acked,
         }
     }
 
-    /// Stop it; the names it saw acknowledged. It must have run until told to stop.
+    /// Stop it (within a minute); the names it saw acknowledged. It must have run until told
+    /// to stop.
     fn finish(mut self) -> Vec<String> {
         fs::write(&self.stop, "").unwrap();
-        let stdout = self.child.stdout.take().unwrap();
-        let acked: Vec<String> = BufReader::new(stdout)
-            .lines()
-            .map_while(|l| l.ok())
-            .collect();
         let started = Instant::now();
         while matches!(self.child.try_wait(), Ok(None)) && started.elapsed() < MINUTE {
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = self.child.kill();
         let status = self.child.wait().unwrap();
+        let acked = self.acked.join().unwrap();
         assert!(
             status.success(),
             "the writer ended with {status} after {} writes:\n{}",

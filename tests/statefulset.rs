@@ -54,7 +54,8 @@ fn the_tutorial_on_three_pods() {
     // 3. Sanity: write through zk-0, read through zk-1.
     set.kazoo(0, "zk.create('/hello', b'world')").unwrap();
     assert_eq!(
-        set.kazoo(1, "print(zk.get('/hello')[0].decode())").unwrap(),
+        set.kazoo(1, "zk.sync('/hello')\nprint(zk.get('/hello')[0].decode())")
+            .unwrap(),
         "world\n"
     );
 
@@ -245,7 +246,10 @@ fn the_tutorial_on_three_pods() {
     let count: usize = stdout(&written).trim().parse().unwrap();
     assert!(count > 20, "only {count} writes during the rolling restart");
     let stored = set
-        .kazoo(0, "print(len(zk.get_children('/rolling')))")
+        .kazoo(
+            0,
+            "zk.sync('/rolling')\nprint(len(zk.get_children('/rolling')))",
+        )
         .unwrap();
     assert_eq!(
         stored.trim().parse::<usize>().unwrap(),

@@ -2,7 +2,8 @@
 //!
 //! The phases, in order, each in its own module: flags and environment → `Settings` → `plan`
 //! (identity, rendered files, myid, command line; nothing written) → `apply` (directories,
-//! atomic writes, unfinished snapshots moved aside, owners) → exec into `zkpod supervise`, which runs the server as PID 1.
+//! atomic writes, unfinished snapshots moved aside, owners) → exec into `zkpod supervise`,
+//! which runs the server as PID 1.
 
 pub mod apply;
 pub mod dynamic;

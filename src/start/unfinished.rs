@@ -13,7 +13,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::cli::error::{Context as _, Error, Result};
+use crate::cli::error::{Context as _, Result};
 
 /// Where unfinished snapshots go, in the data directory.
 const ASIDE: &str = "unfinished-snapshots";
@@ -37,22 +37,24 @@ pub fn find(data_dir: &Path) -> Result<Vec<Move>> {
     let entries = match fs::read_dir(&version2) {
         Ok(entries) => entries,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(err) => return Err(reading(&version2, err)),
+        Err(err) => return Err(err).context(|| format!("reading {}", version2.display())),
     };
     let aside = data_dir.join(ASIDE);
     let mut moves = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|err| reading(&version2, err))?;
+        let entry = entry.context(|| format!("reading {}", version2.display()))?;
         let name = entry.file_name();
         if !name.to_str().is_some_and(is_unfinished) {
             continue;
         }
         // An earlier one of the same name stays: this one gets a number.
         let mut to = aside.join(&name);
-        for n in 1.. {
-            if !to.try_exists().map_err(|err| reading(&aside, err))? {
-                break;
-            }
+        let mut n = 0;
+        while to
+            .try_exists()
+            .context(|| format!("reading {}", aside.display()))?
+        {
+            n += 1;
             to = aside.join(format!("{}.{n}", name.to_string_lossy()));
         }
         moves.push(Move {
@@ -84,10 +86,6 @@ pub fn move_aside(moves: &[Move]) -> Result<()> {
         );
     }
     Ok(())
-}
-
-fn reading(path: &Path, err: io::Error) -> Error {
-    Error::failed(format!("reading {}: {err}", path.display()))
 }
 
 #[cfg(test)]

@@ -1,12 +1,15 @@
 #!/usr/bin/python3
 """Write .cargo/layout.ld: the functions that the idle supervisor and the probes run, to be
-placed side by side at the start of the static binary's code (see README.md, "Building").
+placed side by side at the start of the static binary's code (see README.md, "The release
+build").
 
 The kernel maps a binary's code into a process 64 KiB at a time around each page it runs, so
 a command's resident memory and start-up faults follow how many 64 KiB stretches its
-functions are spread over. This script runs each of those commands under valgrind's callgrind
-(which lists every function a run executes), against a stand-in server that answers as
-ZooKeeper does, and writes one linker-script line per function, the supervisor's first.
+functions are spread over. This script builds the binary with the linker's map, runs each of
+those commands under valgrind's callgrind (which records the address of every instruction
+that runs) against a stand-in server that answers as ZooKeeper does, finds each address's
+input section (one per function) in the map, and writes one linker-script line per section,
+the supervisor's first.
 
 Run it after changing what those commands run (as root, after tests/install-deps.sh), then
 rebuild from clean: cargo does not relink when only the linker script changes.
@@ -164,6 +167,18 @@ def main():
                     i = bisect.bisect_right(starts, address - load) - 1
                     if i >= 0 and address - load < code[i][1]:
                         lines[group].add(pattern(code[i][2], code[i][3]))
+    # Parts of musl that the commands run but callgrind does not count (valgrind does the
+    # thread area, memory mappings, signals and exit itself); the page faults of the real
+    # commands (perf trace -F all) show them.
+    lines["supervisor"] |= {
+        pattern(".text", "libc.a(__set_thread_area.lo)"),
+        pattern(".text.static_init_tls", ""),
+        pattern(".text.__mmap", ""),
+        pattern(".text.__munmap", ""),
+        pattern(".text.default_malloc", ""),
+        pattern(".text.__sigaction", ""),
+        pattern(".text._Exit", ""),
+    }
     first = sorted(lines["supervisor"])
     then = sorted(lines["probes"] - lines["supervisor"])
     with open(OUT, "w") as f:

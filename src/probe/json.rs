@@ -1,8 +1,10 @@
 //! `mntr` as one JSON object: each key (labels included) to its value.
 
 use std::fmt::Write as _;
+use std::hash::{BuildHasher as _, Hasher as _};
 
-use foldhash::{HashSet, HashSetExt};
+use foldhash::fast::RandomState;
+use hashbrown::HashTable;
 
 use super::mntr::{self, Value};
 
@@ -11,11 +13,20 @@ use super::mntr::{self, Value};
 /// so that every reader sees the same object.
 pub fn object(mntr: &str) -> String {
     let mut out = String::with_capacity(mntr.len() + mntr.len() / 4 + 16);
-    let mut seen = HashSet::with_capacity(mntr.len() / 32);
+    let mut seen = HashTable::with_capacity(mntr.len() / 32);
+    let hasher = RandomState::default();
+    let hash = |key: &str| {
+        let mut state = hasher.build_hasher();
+        state.write(key.as_bytes());
+        state.finish()
+    };
     out.push('{');
     for entry in mntr::entries(mntr) {
-        if !seen.insert(entry.key) {
-            continue;
+        match seen.entry(hash(entry.key), |&k| k == entry.key, |&k| hash(k)) {
+            hashbrown::hash_table::Entry::Occupied(_) => continue,
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert(entry.key);
+            }
         }
         if out.len() > 1 {
             out.push(',');
@@ -29,7 +40,11 @@ pub fn object(mntr: &str) -> String {
             out.push(':');
         }
         match entry.value {
-            Value::Number(text) => out.push_str(text),
+            // Most values are one digit: a byte, not a copy.
+            Value::Number(text) => match text.as_bytes() {
+                &[digit] => out.push(char::from(digit)),
+                _ => out.push_str(text),
+            },
             Value::Float(number) if number.is_finite() => {
                 let _ = write!(out, "{number}");
             }

@@ -194,8 +194,19 @@ pub fn entries(mntr: &str) -> impl Iterator<Item = Entry<'_>> {
             // Most keys are plain and end at the tab: each of their bytes is looked at once.
             let run = plain_run(rest.as_bytes());
             let (key, tail) = rest.split_at(run);
-            match tail.as_bytes().first() {
-                Some(b'\t') if starts_well(key) => {
+            match tail.as_bytes() {
+                // Most values are one digit, the line ending right after it.
+                [b'\t', b'0'..=b'9', b'\n', ..] if starts_well(key) => {
+                    rest = &tail[3..];
+                    return Some(Entry {
+                        key,
+                        name: key,
+                        labels: Labels::default(),
+                        value: Value::Number(&tail[1..2]),
+                        plain: true,
+                    });
+                }
+                [b'\t', ..] if starts_well(key) => {
                     let (value, after) = split_line(&tail[1..]);
                     rest = after;
                     return Some(Entry {

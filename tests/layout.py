@@ -31,6 +31,9 @@ BUILD = os.path.join(ROOT, "target", "layout")
 BINARY = os.path.join(BUILD, TARGET, "release", "zkpod")
 MNTR = os.path.join(ROOT, "tests", "fixtures", "mntr-3.8-standalone.txt")
 OUT = os.path.join(ROOT, ".cargo", "layout.ld")
+# Where valgrind loads a position-independent executable (amd64), or the binary's own
+# addresses.
+VALGRIND_BASES = (0x108000, 0)
 
 HEADER = """\
 /* The functions the idle supervisor runs, then those the probes run (zookeeper-ready,
@@ -88,22 +91,16 @@ def sections(map_file):
 
 def addresses(profile):
     """The addresses of the instructions that ran, from a callgrind profile (--dump-instr,
-    --compress-pos=no), and where `main` starts, to tell where valgrind loaded the binary."""
-    ran, main, fn, names = set(), None, None, {}
+    --compress-pos=no)."""
     with open(profile) as f:
-        for line in f:
-            m = re.match(r"^c?fn=\((\d+)\)(?: (.*))?$", line)
-            if m:
-                if m.group(2):
-                    names[m.group(1)] = m.group(2).strip()
-                if line.startswith("fn="):
-                    fn = names.get(m.group(1))
-            elif line.startswith("0x"):
-                address = int(line.split()[0], 16)
-                ran.add(address)
-                if fn == "main" and (main is None or address < main):
-                    main = address
-    return ran, main
+        return {int(line.split()[0], 16) for line in f if line.startswith("0x")}
+
+
+def entry_point(binary):
+    """Where the binary starts (its ELF header's entry)."""
+    with open(binary, "rb") as f:
+        header = f.read(32)
+    return int.from_bytes(header[24:32], "little")
 
 
 def pattern(name, obj):
@@ -124,17 +121,18 @@ def main():
     if not os.path.exists(OUT):  # the build reads it: start from an empty list
         with open(OUT, "w") as f:
             f.write(HEADER + FOOTER)
-    # The build as .cargo/config.toml makes it, with symbols and the linker's map.
+    # The linker flags of .cargo/config.toml, for the build below.
     with open(os.path.join(ROOT, ".cargo", "config.toml"), "rb") as f:
         flags = tomllib.load(f)["target"][TARGET]["rustflags"]
     map_file = os.path.join(BUILD, "zkpod.map")
-    env = dict(os.environ, CARGO_PROFILE_RELEASE_STRIP="false",
+    # The release build as it ships (stripped), so that its functions are the ones profiled.
+    env = dict(os.environ,
                RUSTFLAGS=" ".join(flags + ["-C", f"link-arg=-Wl,-Map={map_file}"]))
     subprocess.run(["cargo", "build", "--quiet", "--release", "--target", TARGET,
                     "--target-dir", BUILD], cwd=ROOT, env=env, check=True)
     code = sections(map_file)
     starts = [start for start, _, _, _ in code]
-    main_at = next(start for start, _, name, _ in code if name == ".text.main")
+    entry = entry_point(BINARY)
 
     with open(MNTR, "rb") as f:
         mntr = f.read()
@@ -159,17 +157,20 @@ def main():
                                      capture_output=True, text=True)
                 if run.returncode != 0:
                     sys.exit(f"layout: zkpod {' '.join(args)} failed: {run.stderr[-800:]}")
-                ran, main_ran = addresses(profile)
-                if main_ran is None:
-                    sys.exit(f"layout: no main in the profile of zkpod {' '.join(args)}")
-                load = main_ran - main_at
+                ran = addresses(profile)
+                # Where valgrind loaded the binary: the place that puts its entry among the
+                # instructions that ran.
+                load = next((base for base in VALGRIND_BASES if entry + base in ran), None)
+                if load is None:
+                    sys.exit(f"layout: cannot place the profile of zkpod {' '.join(args)}")
                 for address in ran:
                     i = bisect.bisect_right(starts, address - load) - 1
                     if i >= 0 and address - load < code[i][1]:
                         lines[group].add(pattern(code[i][2], code[i][3]))
-    # Parts of musl that the commands run but callgrind does not count (valgrind does the
-    # thread area, memory mappings, signals and exit itself); the page faults of the real
-    # commands (perf trace -F all) show them.
+    # Code the commands run that callgrind does not count: parts of musl that valgrind does
+    # itself (the thread area, memory mappings, signals, exit) or takes over (string
+    # functions), and a formatting function reached from them. The page faults of the real
+    # commands outside the placed code (perf trace -F all) show them.
     lines["supervisor"] |= {
         pattern(".text", "libc.a(__set_thread_area.lo)"),
         pattern(".text.static_init_tls", ""),
@@ -178,6 +179,9 @@ def main():
         pattern(".text.default_malloc", ""),
         pattern(".text.__sigaction", ""),
         pattern(".text._Exit", ""),
+        pattern(".text.__strchrnul", ""),
+        pattern(".text.strcmp", ""),
+        pattern(".text._ZN44_$LT$$RF$T$u20$as$u20$core..fmt..Display$GT$3fmt17h0000000000000000E", ""),
     }
     first = sorted(lines["supervisor"])
     then = sorted(lines["probes"] - lines["supervisor"])

@@ -11,8 +11,9 @@ that runs) against a stand-in server that answers as ZooKeeper does, finds each 
 input section (one per function) in the map, and writes one linker-script line per section,
 the supervisor's first.
 
-Run it after changing what those commands run (as root, after tests/install-deps.sh), then
-rebuild from clean: cargo does not relink when only the linker script changes.
+Run it after changing what those commands run (it needs valgrind: tests/install-deps.sh
+test installs it), then rebuild from clean: cargo does not link again when only the linker
+script changes.
     python3 tests/layout.py
 """
 import bisect

@@ -1,7 +1,6 @@
 //! `mntr` as one JSON object: each key (labels included) to its value.
 
 use std::fmt::Write as _;
-use std::hash::{BuildHasher as _, Hasher as _};
 
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
@@ -15,11 +14,7 @@ pub fn object(mntr: &str) -> String {
     let mut out = String::with_capacity(mntr.len() + mntr.len() / 4 + 16);
     let mut seen = HashTable::with_capacity(mntr.len() / 32);
     let hasher = RandomState::default();
-    let hash = |key: &str| {
-        let mut state = hasher.build_hasher();
-        state.write(key.as_bytes());
-        state.finish()
-    };
+    let hash = |key: &str| mntr::hash(&hasher, key);
     out.push('{');
     for entry in mntr::entries(mntr) {
         match seen.entry(hash(entry.key), |&k| k == entry.key, |&k| hash(k)) {

@@ -20,6 +20,20 @@ pub struct Entry<'a> {
     pub plain: bool,
 }
 
+impl<'a> Entry<'a> {
+    /// A line whose key is a plain name.
+    #[inline]
+    fn plain(key: &'a str, value: Value<'a>) -> Entry<'a> {
+        Entry {
+            key,
+            name: key,
+            labels: Labels::default(),
+            value,
+            plain: true,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Value<'a> {
     /// A number written as JSON writes numbers (`5`, `-1`, `0.0`, `1.0E-4`), which every
@@ -198,24 +212,12 @@ pub fn entries(mntr: &str) -> impl Iterator<Item = Entry<'_>> {
                 // Most values are one digit, the line ending right after it.
                 [b'\t', b'0'..=b'9', b'\n', ..] if starts_well(key) => {
                     rest = &tail[3..];
-                    return Some(Entry {
-                        key,
-                        name: key,
-                        labels: Labels::default(),
-                        value: Value::Number(&tail[1..2]),
-                        plain: true,
-                    });
+                    return Some(Entry::plain(key, Value::Number(&tail[1..2])));
                 }
                 [b'\t', ..] if starts_well(key) => {
                     let (value, after) = split_line(&tail[1..]);
                     rest = after;
-                    return Some(Entry {
-                        key,
-                        name: key,
-                        labels: Labels::default(),
-                        value: Value::read(value.trim_ascii()),
-                        plain: true,
-                    });
+                    return Some(Entry::plain(key, Value::read(value.trim_ascii())));
                 }
                 _ => {
                     let (line, after) = split_line(rest);
@@ -258,6 +260,15 @@ fn read_line(line: &str) -> Option<Entry<'_>> {
         value: Value::read(value.trim_ascii()),
         plain,
     })
+}
+
+/// The hash of a key or name, for the renderings' tables of what they have written: its
+/// bytes in one write (a `&str` key would also hash a terminator).
+pub(crate) fn hash(hasher: &foldhash::fast::RandomState, text: &str) -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut state = hasher.build_hasher();
+    state.write(text.as_bytes());
+    state.finish()
 }
 
 /// Which bytes a plain key holds.

@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
-use std::hash::{BuildHasher as _, Hasher as _};
+use std::hash::BuildHasher as _;
 
 use super::mntr::{self, Entry, Value};
 
@@ -206,7 +206,7 @@ impl<'e> Page<'e> {
         if name == UP {
             return;
         }
-        let hash = hash_name(&self.hasher, name);
+        let hash = mntr::hash(&self.hasher, name);
         let (families, names) = (&self.families, &self.names);
         let found = self
             .by_name
@@ -225,7 +225,7 @@ impl<'e> Page<'e> {
                 });
                 let (families, names, hasher) = (&self.families, &self.names, &self.hasher);
                 self.by_name
-                    .insert_unique(hash, f, |&f| hash_name(hasher, families[f].name.of(names)));
+                    .insert_unique(hash, f, |&f| mntr::hash(hasher, families[f].name.of(names)));
                 self.push_header(f, &series);
                 f
             }
@@ -324,7 +324,7 @@ impl<'e> Page<'e> {
                 name.clear();
                 name.push_str(self.families[s].name.of(&self.names));
                 name.push_str(suffix);
-                let hash = hash_name(&self.hasher, &name);
+                let hash = mntr::hash(&self.hasher, &name);
                 let (families, names) = (&self.families, &self.names);
                 let found = self
                     .by_name
@@ -355,13 +355,6 @@ impl<'e> Page<'e> {
         }
         page
     }
-}
-
-/// The hash of a family's name.
-fn hash_name(hasher: &RandomState, name: &str) -> u64 {
-    let mut state = hasher.build_hasher();
-    state.write(name.as_bytes());
-    state.finish()
 }
 
 /// One sample line of `series`.

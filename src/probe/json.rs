@@ -6,6 +6,7 @@ use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
 use super::mntr::{self, Value};
+use super::pieces::push;
 
 /// One JSON object: each mntr key to its value; numbers as numbers (`null` for NaN and
 /// infinities, which JSON cannot hold), text as strings. A key that comes again is left out,
@@ -28,7 +29,7 @@ pub fn object(mntr: &str) -> String {
         }
         if entry.plain {
             out.push('"');
-            out.push_str(entry.key);
+            push(&mut out, entry.key);
             out.push_str("\":");
         } else {
             push_string(&mut out, entry.key);
@@ -38,7 +39,7 @@ pub fn object(mntr: &str) -> String {
             // Most values are one digit: a byte, not a copy.
             Value::Number(text) => match text.as_bytes() {
                 &[digit] => out.push(char::from(digit)),
-                _ => out.push_str(text),
+                _ => push(&mut out, text),
             },
             Value::Float(number) if number.is_finite() => {
                 let _ = write!(out, "{number}");

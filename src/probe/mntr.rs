@@ -201,27 +201,40 @@ fn first_label(rest: &str) -> Result<Option<(Label<'_>, &str)>, Broken> {
 
 /// The entries of an `mntr` answer, one at a time. A line that is not `key<TAB>value`, or
 /// whose key has braces that do not hold `name="value"` pairs, is left out.
-pub fn entries(mntr: &str) -> impl Iterator<Item = Entry<'_>> {
-    let mut rest = mntr;
-    std::iter::from_fn(move || {
-        while !rest.is_empty() {
+pub fn entries(mntr: &str) -> Entries<'_> {
+    Entries { rest: mntr }
+}
+
+/// The entries of an `mntr` answer (`entries`).
+pub struct Entries<'a> {
+    /// The lines not read yet.
+    rest: &'a str,
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = Entry<'a>;
+
+    // Inlined into the renderings' loops: an entry then stays in registers.
+    #[inline(always)]
+    fn next(&mut self) -> Option<Entry<'a>> {
+        while !self.rest.is_empty() {
             // Most keys are plain and end at the tab: each of their bytes is looked at once.
-            let run = plain_run(rest.as_bytes());
-            let (key, tail) = rest.split_at(run);
+            let run = plain_run(self.rest.as_bytes());
+            let (key, tail) = self.rest.split_at(run);
             match tail.as_bytes() {
                 // Most values are one digit, the line ending right after it.
                 [b'\t', b'0'..=b'9', b'\n', ..] if starts_well(key) => {
-                    rest = &tail[3..];
+                    self.rest = &tail[3..];
                     return Some(Entry::plain(key, Value::Number(&tail[1..2])));
                 }
                 [b'\t', ..] if starts_well(key) => {
                     let (value, after) = split_line(&tail[1..]);
-                    rest = after;
+                    self.rest = after;
                     return Some(Entry::plain(key, Value::read(value.trim_ascii())));
                 }
                 _ => {
-                    let (line, after) = split_line(rest);
-                    rest = after;
+                    let (line, after) = split_line(self.rest);
+                    self.rest = after;
                     if let Some(entry) = read_line(line) {
                         return Some(entry);
                     }
@@ -229,7 +242,7 @@ pub fn entries(mntr: &str) -> impl Iterator<Item = Entry<'_>> {
             }
         }
         None
-    })
+    }
 }
 
 /// The line `text` starts with, and the text after it.
@@ -314,9 +327,8 @@ fn others_of(chunk: &[u8; 16]) -> u32 {
 #[target_feature(enable = "sse2")]
 fn not_lowercase_digits_underscores(chunk: &[u8; 16]) -> u32 {
     use std::arch::x86_64::*;
-    let (low, high) = chunk.split_at(8);
-    let half = |bytes: &[u8]| i64::from_le_bytes(bytes.try_into().unwrap_or_default());
-    let v = _mm_set_epi64x(half(high), half(low));
+    // SAFETY: the chunk is 16 readable bytes; the load takes any alignment.
+    let v = unsafe { _mm_loadu_si128(chunk.as_ptr().cast()) };
     // b - lo, taken as unsigned, is at most hi - lo exactly when lo <= b <= hi.
     let within = |lo: u8, hi: u8| {
         let offset = _mm_sub_epi8(v, _mm_set1_epi8(lo as i8));

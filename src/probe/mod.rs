@@ -7,6 +7,7 @@ pub mod http;
 pub mod json;
 pub mod metrics;
 pub mod mntr;
+mod pieces;
 pub mod prometheus;
 pub mod ready;
 

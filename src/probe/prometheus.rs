@@ -22,6 +22,7 @@ use hashbrown::HashTable;
 use std::hash::BuildHasher as _;
 
 use super::mntr::{self, Entry, Value};
+use super::pieces::push;
 
 /// Prometheus metric types, as the exposition format names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,7 +280,7 @@ impl<'e> Page<'e> {
         let out = &mut self.out;
         let name = series.family.of(&self.names);
         out.push_str("# HELP ");
-        out.push_str(name);
+        push(out, name);
         if !series.renamed && series.note == Note::None {
             // The usual HELP, in one piece.
             out.push_str(" ZooKeeper mntr.\n# TYPE ");
@@ -287,7 +288,7 @@ impl<'e> Page<'e> {
             // The mntr name, when the family is not named so.
             if series.renamed {
                 out.push_str(" ZooKeeper mntr ");
-                out.push_str(&series.name);
+                push(out, &series.name);
             } else {
                 out.push_str(" ZooKeeper mntr");
             }
@@ -296,12 +297,12 @@ impl<'e> Page<'e> {
                 Note::InSeconds => out.push_str(", in seconds.\n# TYPE "),
                 Note::Label(label) => {
                     out.push_str(", as the label ");
-                    out.push_str(label);
+                    push(out, label);
                     out.push_str(".\n# TYPE ");
                 }
             }
         }
-        out.push_str(name);
+        push(out, name);
         match series.kind {
             Kind::Gauge => out.push_str(" gauge\n"),
             Kind::Counter => out.push_str(" counter\n"),
@@ -322,8 +323,8 @@ impl<'e> Page<'e> {
             }
             for suffix in ["_sum", "_count"] {
                 name.clear();
-                name.push_str(self.families[s].name.of(&self.names));
-                name.push_str(suffix);
+                push(&mut name, self.families[s].name.of(&self.names));
+                push(&mut name, suffix);
                 let hash = mntr::hash(&self.hasher, &name);
                 let (families, names) = (&self.families, &self.names);
                 let found = self
@@ -346,10 +347,10 @@ impl<'e> Page<'e> {
         let mut page = String::with_capacity(self.out.len() + self.late.len());
         page.push_str(&self.out[..first]);
         for family in self.families.iter().filter(|f| f.shown) {
-            page.push_str(family.block.of(&self.out));
+            push(&mut page, family.block.of(&self.out));
             let mut next = family.late.map_or(usize::MAX, |(first, _)| first);
             while let Some(&(sample, after)) = self.late_samples.get(next) {
-                page.push_str(sample.of(&self.late));
+                push(&mut page, sample.of(&self.late));
                 next = after;
             }
         }
@@ -360,14 +361,14 @@ impl<'e> Page<'e> {
 /// One sample line of `series`.
 #[inline]
 fn push_sample(out: &mut String, names: &str, series: &Series<'_>) {
-    out.push_str(series.family.of(names));
+    push(out, series.family.of(names));
     if series.labels.start != series.labels.end {
         out.push('{');
-        out.push_str(series.labels.of(names));
+        push(out, series.labels.of(names));
         out.push('}');
     }
     out.push(' ');
-    out.push_str(series.value.of(names));
+    push(out, series.value.of(names));
     out.push('\n');
 }
 
@@ -446,8 +447,8 @@ fn plan<'e>(
         (Cow::Borrowed(name), "") => Piece::Answer(name),
         _ => {
             let start = names.len();
-            names.push_str(head);
-            names.push_str(suffix);
+            push(names, head);
+            push(names, suffix);
             Piece::Names(Span::since(start, names))
         }
     };
@@ -464,7 +465,7 @@ fn plan<'e>(
             if i > 0 {
                 names.push(',');
             }
-            names.push_str(label);
+            push(names, label);
             names.push_str("=\"");
             push_label_value(names, value);
             names.push('"');
@@ -559,11 +560,11 @@ fn push_label_value(out: &mut String, text: &str) {
             b'\n' => "\\n",
             _ => continue,
         };
-        out.push_str(&text[start..i]);
+        push(out, &text[start..i]);
         out.push_str(escaped);
         start = i + 1;
     }
-    out.push_str(&text[start..]);
+    push(out, &text[start..]);
 }
 
 /// A number Prometheus reads: `NaN`, `+Inf`, `-Inf`, or decimal digits.
@@ -596,14 +597,14 @@ fn push_thousandth(out: &mut String, text: &str) {
     };
     let (kept, moved) = integer.split_at(integer.len().saturating_sub(3));
     out.push_str(sign);
-    out.push_str(if kept.is_empty() { "0" } else { kept });
+    push(out, if kept.is_empty() { "0" } else { kept });
     let point = out.len();
     out.push('.');
     for _ in moved.len()..3 {
         out.push('0');
     }
-    out.push_str(moved);
-    out.push_str(fraction);
+    push(out, moved);
+    push(out, fraction);
     // Trailing zeros go, and the point with them when nothing follows it.
     let decimals = out[point..].trim_end_matches('0').len();
     out.truncate(if decimals == 1 {

@@ -1,0 +1,89 @@
+//! Text put together from short pieces, as the metrics renderings write it.
+//!
+//! A Prometheus page or a JSON object is mostly names of 10 to 40 bytes, each copied a few
+//! times. `String::push_str` copies a piece whose length is known only at run time with a call
+//! to the C library's `memcpy`, and musl's copies short pieces a byte at a time until the
+//! destination is aligned. `push` copies such a piece with two loads and two stores that may
+//! overlap, the way `memcpy` implementations treat short lengths.
+
+/// Appends `piece` to `out`.
+#[inline(always)]
+pub fn push(out: &mut String, piece: &str) {
+    let n = piece.len();
+    if n > 64 {
+        return out.push_str(piece);
+    }
+    out.reserve(n);
+    let len = out.len();
+    // SAFETY: `out` has room for `n` more bytes (reserved above), `piece` is `n` readable
+    // bytes of UTF-8 that cannot overlap the spare room of `out`, and the length is set only
+    // once they are copied, so `out` holds whole UTF-8 again.
+    unsafe {
+        let vec = out.as_mut_vec();
+        copy_short(piece.as_ptr(), vec.as_mut_ptr().add(len), n);
+        vec.set_len(len + n);
+    }
+}
+
+/// Copies `n` bytes, at most 64, reading and writing no byte outside either range.
+///
+/// # Safety
+/// `src` must be valid for `n` reads and `dst` for `n` writes, and they must not overlap.
+#[inline(always)]
+unsafe fn copy_short(src: *const u8, dst: *mut u8, n: usize) {
+    use std::ptr::{read_unaligned as load, write_unaligned as store};
+    // SAFETY: each pair of accesses covers [0, n) from its two ends, inside both ranges.
+    unsafe {
+        if n >= 32 {
+            let head = [load(src.cast::<u128>()), load(src.add(16).cast::<u128>())];
+            let tail = [
+                load(src.add(n - 32).cast::<u128>()),
+                load(src.add(n - 16).cast::<u128>()),
+            ];
+            store(dst.cast::<[u128; 2]>(), head);
+            store(dst.add(n - 32).cast::<[u128; 2]>(), tail);
+        } else if n >= 16 {
+            let (head, tail) = (
+                load(src.cast::<u128>()),
+                load(src.add(n - 16).cast::<u128>()),
+            );
+            store(dst.cast::<u128>(), head);
+            store(dst.add(n - 16).cast::<u128>(), tail);
+        } else if n >= 8 {
+            let (head, tail) = (load(src.cast::<u64>()), load(src.add(n - 8).cast::<u64>()));
+            store(dst.cast::<u64>(), head);
+            store(dst.add(n - 8).cast::<u64>(), tail);
+        } else if n >= 4 {
+            let (head, tail) = (load(src.cast::<u32>()), load(src.add(n - 4).cast::<u32>()));
+            store(dst.cast::<u32>(), head);
+            store(dst.add(n - 4).cast::<u32>(), tail);
+        } else if n > 0 {
+            *dst = *src;
+            *dst.add(n / 2) = *src.add(n / 2);
+            *dst.add(n - 1) = *src.add(n - 1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_length_is_copied_whole_and_nothing_else_is_touched() {
+        let source: String = ('a'..='z')
+            .chain('A'..='Z')
+            .chain('0'..='9')
+            .chain('a'..='m')
+            .collect();
+        for n in 0..=source.len() {
+            for start in 0..4.min(source.len() - n + 1) {
+                let piece = &source[start..start + n];
+                let mut out = String::from("<");
+                push(&mut out, piece);
+                out.push('>');
+                assert_eq!(out, format!("<{piece}>"));
+            }
+        }
+    }
+}

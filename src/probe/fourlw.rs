@@ -195,6 +195,10 @@ fn refusal(word: &str, reply: &[u8]) -> Option<Failure> {
 /// A reply as text: bytes that are not UTF-8 become U+FFFD. Borrowed when the reply is UTF-8,
 /// as ZooKeeper's are; checking that costs far less than decoding.
 pub fn text(reply: &[u8]) -> std::borrow::Cow<'_, str> {
+    if reply.is_ascii() {
+        // SAFETY: ASCII is UTF-8.
+        return unsafe { std::str::from_utf8_unchecked(reply) }.into();
+    }
     match std::str::from_utf8(reply) {
         Ok(text) => text.into(),
         Err(_) => String::from_utf8_lossy(reply),

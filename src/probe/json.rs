@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
-use super::mntr::{self, Value};
+use super::mntr::{self, Entry, Value};
 use super::pieces::push;
 
 /// One JSON object: each mntr key to its value; numbers as numbers (`null` for NaN and
@@ -15,30 +15,28 @@ pub fn object(mntr: &str) -> String {
     let mut out = String::with_capacity(mntr.len() + mntr.len() / 4 + 16);
     let mut seen = HashTable::with_capacity(mntr.len() / 32);
     let hasher = RandomState::default();
-    let hash = |key: &str| mntr::hash(&hasher, key);
     out.push('{');
-    for entry in mntr::entries(mntr) {
-        match seen.entry(hash(entry.key), |&k| k == entry.key, |&k| hash(k)) {
-            hashbrown::hash_table::Entry::Occupied(_) => continue,
-            hashbrown::hash_table::Entry::Vacant(slot) => {
-                slot.insert(entry.key);
-            }
+    for Entry {
+        key, value, plain, ..
+    } in mntr::entries(mntr)
+    {
+        let hash = mntr::hash(&hasher, key);
+        if seen.find(hash, |&k| k == key).is_some() {
+            continue;
         }
-        if out.len() > 1 {
-            out.push(',');
-        }
-        if entry.plain {
+        seen.insert_unique(hash, key, |&k| mntr::hash(&hasher, k));
+        if plain {
             out.push('"');
-            push(&mut out, entry.key);
+            push(&mut out, key);
             out.push_str("\":");
         } else {
-            push_string(&mut out, entry.key);
+            push_string(&mut out, key);
             out.push(':');
         }
-        match entry.value {
+        match value {
             // Most values are one digit: a byte, not a copy.
             Value::Number(text) => match text.as_bytes() {
-                &[digit] => out.push(char::from(digit)),
+                &[digit @ b'0'..=b'9'] => out.push(char::from(digit)),
                 _ => push(&mut out, text),
             },
             Value::Float(number) if number.is_finite() => {
@@ -47,6 +45,10 @@ pub fn object(mntr: &str) -> String {
             Value::Float(_) => out.push_str("null"),
             Value::Text(text) => push_string(&mut out, text),
         }
+        out.push(',');
+    }
+    if out.ends_with(',') {
+        out.pop();
     }
     out.push_str("}\n");
     out

@@ -297,11 +297,12 @@ static PLAIN: [bool; 256] = {
 
 /// How many bytes `bytes` starts with that a plain key holds.
 fn plain_run(bytes: &[u8]) -> usize {
-    // Sixteen bytes at a time while they are as ZooKeeper's keys are; then one at a time.
+    // 32 bytes at a time (most keys are shorter) while they are as ZooKeeper's keys are;
+    // then one at a time.
     let mut run = 0;
-    while let Some(chunk) = bytes.get(run..).and_then(|rest| rest.first_chunk::<16>()) {
+    while let Some(chunk) = bytes.get(run..).and_then(|rest| rest.first_chunk::<32>()) {
         let others = others_of(chunk);
-        run += others.trailing_zeros().min(16) as usize;
+        run += others.trailing_zeros() as usize;
         if others != 0 {
             break;
         }
@@ -312,9 +313,8 @@ fn plain_run(bytes: &[u8]) -> usize {
     run
 }
 
-/// Which of the sixteen bytes are not lowercase ASCII letters, digits or `_`: bit i for
-/// byte i.
-fn others_of(chunk: &[u8; 16]) -> u32 {
+/// Which of the 32 bytes are not lowercase ASCII letters, digits or `_`: bit i for byte i.
+fn others_of(chunk: &[u8; 32]) -> u32 {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: SSE2 is part of x86_64 itself: every x86_64 processor has it.
     return unsafe { not_lowercase_digits_underscores(chunk) };
@@ -325,26 +325,31 @@ fn others_of(chunk: &[u8; 16]) -> u32 {
 /// `others_of`, sixteen bytes compared at once.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse2")]
-fn not_lowercase_digits_underscores(chunk: &[u8; 16]) -> u32 {
+fn not_lowercase_digits_underscores(chunk: &[u8; 32]) -> u32 {
     use std::arch::x86_64::*;
-    // SAFETY: the chunk is 16 readable bytes; the load takes any alignment.
-    let v = unsafe { _mm_loadu_si128(chunk.as_ptr().cast()) };
-    // b - lo, taken as unsigned, is at most hi - lo exactly when lo <= b <= hi.
-    let within = |lo: u8, hi: u8| {
-        let offset = _mm_sub_epi8(v, _mm_set1_epi8(lo as i8));
-        let fits = _mm_min_epu8(offset, _mm_set1_epi8((hi - lo) as i8));
-        _mm_cmpeq_epi8(fits, offset)
+    // Which bytes of the half at `offset` (0 or 16) are allowed.
+    let allowed = |offset: usize| {
+        // SAFETY: the chunk holds 16 bytes from offset 0 and from offset 16; the load takes
+        // any alignment.
+        let v = unsafe { _mm_loadu_si128(chunk.as_ptr().add(offset).cast()) };
+        // Shifted by 128 - lo, the bytes from lo to hi are the signed bytes from -128 to
+        // -128 + hi - lo: those below -127 + hi - lo.
+        let within = |lo: u8, hi: u8| {
+            let shifted = _mm_add_epi8(v, _mm_set1_epi8(128u8.wrapping_sub(lo) as i8));
+            _mm_cmplt_epi8(shifted, _mm_set1_epi8((hi - lo) as i8 - 127))
+        };
+        let underscore = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'_' as i8));
+        let allowed = _mm_or_si128(
+            _mm_or_si128(within(b'a', b'z'), within(b'0', b'9')),
+            underscore,
+        );
+        _mm_movemask_epi8(allowed) as u32
     };
-    let underscore = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'_' as i8));
-    let allowed = _mm_or_si128(
-        _mm_or_si128(within(b'a', b'z'), within(b'0', b'9')),
-        underscore,
-    );
-    !(_mm_movemask_epi8(allowed) as u32) & 0xffff
+    !(allowed(0) | allowed(16) << 16)
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn not_lowercase_digits_underscores(chunk: &[u8; 16]) -> u32 {
+fn not_lowercase_digits_underscores(chunk: &[u8; 32]) -> u32 {
     let mut others = 0;
     for (i, &b) in chunk.iter().enumerate() {
         if !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
@@ -428,14 +433,14 @@ mod tests {
     }
 
     #[test]
-    fn sixteen_bytes_at_once_agree_with_one_at_a_time() {
+    fn bytes_compared_at_once_agree_with_one_at_a_time() {
         let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_';
         for byte in 0..=255u8 {
-            for at in 0..16 {
+            for at in 0..32 {
                 for rest in [b'a', b'_', b'9', b'{', byte] {
-                    let mut chunk = [rest; 16];
+                    let mut chunk = [rest; 32];
                     chunk[at] = byte;
-                    let expected = (0..16)
+                    let expected = (0..32)
                         .filter(|&i| !allowed(chunk[i]))
                         .fold(0u32, |mask, i| mask | 1 << i);
                     assert_eq!(others_of(&chunk), expected, "{chunk:?}");
@@ -446,6 +451,11 @@ mod tests {
         assert_eq!(plain_run(b"zk_Avg:Latency_ms{a=\"b\"}"), 17);
         assert_eq!(plain_run("zk_avg_é_latency".as_bytes()), 7);
         assert_eq!(plain_run(b"zk_a"), 4);
+        let long = b"zk_p99_commit_propagation_latency_ms\t0\n";
+        assert_eq!(plain_run(long), 36);
+        assert_eq!(plain_run(b"zk_cnt_close_session_prep_time_x:Y\t1\n"), 34);
+        assert_eq!(plain_run(b"zk_0123456789_abcdefghijklmnopq_rstuvw"), 38);
+        assert_eq!(plain_run(b"zk_0123456789_abcdefghijklmnopq{a=\"1\"}"), 31);
     }
 
     #[test]

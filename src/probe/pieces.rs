@@ -2,9 +2,10 @@
 //!
 //! A Prometheus page or a JSON object is mostly names of 10 to 40 bytes, each copied a few
 //! times. `String::push_str` copies a piece whose length is known only at run time with a call
-//! to the C library's `memcpy`, and musl's copies short pieces a byte at a time until the
-//! destination is aligned. `push` copies such a piece with two loads and two stores that may
-//! overlap, the way `memcpy` implementations treat short lengths.
+//! to the C library's `memcpy`, and musl's copies a byte at a time until the destination is
+//! aligned, then eight at a time (`rep movsq`), then the last few a byte at a time. `push`
+//! copies a piece of up to 64 bytes with two or four loads and as many stores, which may
+//! overlap, the way other `memcpy` implementations treat short lengths.
 
 /// Appends `piece` to `out`.
 #[inline(always)]

@@ -16,3 +16,5 @@ pub mod membership;
 pub mod pid1;
 pub mod probe;
 pub mod start;
+#[cfg(test)]
+mod testing;

@@ -195,9 +195,7 @@ mod tests {
 
     #[test]
     fn the_newest_committed_file_wins() {
-        let dir = std::env::temp_dir().join(format!("zkpod-committed-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
+        let dir = crate::testing::scratch_dir("committed");
         assert_eq!(committed(&dir).unwrap(), None);
         fs::write(dir.join("zoo.cfg.dynamic.100000000"), "server.1=a:1:2\n").unwrap();
         fs::write(dir.join("zoo.cfg.dynamic.10000000a"), "server.2=b:1:2\n").unwrap();

@@ -195,10 +195,7 @@ mod tests {
     use super::*;
 
     fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("zkpod-files-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        dir
+        crate::testing::scratch_dir(&format!("files-{name}"))
     }
 
     fn write_all(files: &[&File]) -> Result<()> {

@@ -427,8 +427,7 @@ mod tests {
 
     #[test]
     fn history_is_a_log_or_a_snapshot_past_zero() {
-        let dir = std::env::temp_dir().join(format!("zkpod-history-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
+        let dir = crate::testing::scratch_dir("history");
         let v2 = dir.join("version-2");
         fs::create_dir_all(&v2).unwrap();
         fs::write(dir.join("myid"), "1\n").unwrap();

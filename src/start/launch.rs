@@ -213,8 +213,7 @@ mod tests {
     use std::fs;
 
     fn tree(name: &str, files: &[&str]) -> PathBuf {
-        let root = std::env::temp_dir().join(format!("zkpod-launch-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&root);
+        let root = crate::testing::scratch_dir(&format!("launch-{name}"));
         for file in files {
             let path = root.join(file);
             fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -263,10 +263,7 @@ mod tests {
     use crate::start::settings::tests::parse;
 
     fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("zkpod-plan-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        dir
+        crate::testing::scratch_dir(&format!("plan-{name}"))
     }
 
     fn plan_for(data: &Path, host: &str) -> Result<Plan> {

@@ -94,8 +94,7 @@ mod tests {
 
     #[test]
     fn unfinished_snapshots_go_aside_and_nothing_is_replaced() {
-        let dir = std::env::temp_dir().join(format!("zkpod-unfinished-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
+        let dir = crate::testing::scratch_dir("unfinished");
         let version2 = dir.join("version-2");
         fs::create_dir_all(&version2).unwrap();
         assert_eq!(find(&dir.join("missing")).unwrap(), []);

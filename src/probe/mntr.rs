@@ -309,6 +309,13 @@ fn plain_run(bytes: &[u8]) -> usize {
 /// `plain_run` with SSE2, which every x86_64 processor has: 16 bytes compared at once (on
 /// other processors, one at a time).
 fn sse2_plain_run(bytes: &[u8]) -> usize {
+    plain_run_with(bytes, others_of)
+}
+
+/// `plain_run`, with `others_of` telling which of 32 bytes are not lowercase ASCII letters,
+/// digits or `_`.
+#[inline(always)]
+fn plain_run_with(bytes: &[u8], others_of: impl Fn(&[u8; 32]) -> u32) -> usize {
     // 32 bytes at a time while they are as ZooKeeper's keys are; then one at a time.
     let mut run = 0;
     while let Some(chunk) = bytes.get(run..).and_then(|rest| rest.first_chunk::<32>()) {
@@ -318,12 +325,6 @@ fn sse2_plain_run(bytes: &[u8]) -> usize {
             break;
         }
     }
-    plain_tail(bytes, run)
-}
-
-/// `run`, and the plain bytes after it, one at a time.
-#[inline(always)]
-fn plain_tail(bytes: &[u8], mut run: usize) -> usize {
     while run < bytes.len() && PLAIN[usize::from(bytes[run])] {
         run += 1;
     }
@@ -337,15 +338,7 @@ mod avx2 {
 
     #[target_feature(enable = "avx2")]
     pub fn plain_run(bytes: &[u8]) -> usize {
-        let mut run = 0;
-        while let Some(chunk) = bytes.get(run..).and_then(|rest| rest.first_chunk::<32>()) {
-            let others = others_of(chunk);
-            run += others.trailing_zeros() as usize;
-            if others != 0 {
-                break;
-            }
-        }
-        super::plain_tail(bytes, run)
+        super::plain_run_with(bytes, |chunk| others_of(chunk))
     }
 
     /// Which of the 32 bytes are not lowercase ASCII letters, digits or `_`.

@@ -214,7 +214,7 @@ pub struct Entries<'a> {
 impl<'a> Iterator for Entries<'a> {
     type Item = Entry<'a>;
 
-    // Inlined into the renderings' loops: an entry then stays in registers.
+    // Inlined into the renderings' loops, so that an entry is not handed back through memory.
     #[inline(always)]
     fn next(&mut self) -> Option<Entry<'a>> {
         while !self.rest.is_empty() {

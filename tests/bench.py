@@ -88,7 +88,8 @@ exec "$@"
 
 # The floor: the same exchange as zookeeper-ready (connect, send ruok, read to the end,
 # compare with imok) or as zookeeper-metrics (send mntr, print the answer) in a few lines of C,
-# built static and dynamic by the bench. `c-client PORT` probes; `c-client PORT mntr` prints.
+# built by the bench with glibc (static and dynamic) and with musl (static, as zkpod is).
+# `c-client PORT` probes; `c-client PORT mntr` prints.
 C_CLIENT = r"""
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -166,8 +167,9 @@ class Bench:
         source = os.path.join(self.work, "client.c")
         with open(source, "w") as f:
             f.write(C_CLIENT)
-        for kind, flags in (("static", ["-static"]), ("dynamic", [])):
-            subprocess.run(["gcc", "-O2", *flags, "-o",
+        for kind, cc, flags in (("static", "gcc", ["-static"]), ("dynamic", "gcc", []),
+                                ("musl", "musl-gcc", ["-static"])):
+            subprocess.run([cc, "-O2", *flags, "-o",
                             os.path.join(self.work, f"c-client-{kind}"), source], check=True)
 
     # --- the real ZooKeeper everything is measured against -------------------------------
@@ -231,10 +233,12 @@ class Bench:
         original = f"{self.work}/original-probe {self.port}"
         static_c = f"{self.work}/c-client-static {self.port}"
         dynamic_c = f"{self.work}/c-client-dynamic {self.port}"
-        result = self.hyperfine([ours, original, static_c, dynamic_c], 300)
+        musl_c = f"{self.work}/c-client-musl {self.port}"
+        result = self.hyperfine([ours, original, static_c, dynamic_c, musl_c], 300)
         for label, peer, budget in (("zookeeper-ready vs bash+nc ruok", original, 0.2),
                                     ("zookeeper-ready vs static C client", static_c, 1.1),
-                                    ("zookeeper-ready vs dynamic C client", dynamic_c, None)):
+                                    ("zookeeper-ready vs dynamic C client", dynamic_c, None),
+                                    ("zookeeper-ready vs static musl C client", musl_c, None)):
             self.row(f"probe, {label}: wall (median)", result[ours][0] * 1000,
                      result[peer][0] * 1000, "ms", budget)
             self.row(f"probe, {label}: CPU (mean)", result[ours][1] * 1000,
@@ -257,9 +261,11 @@ class Bench:
         ours = f"{self.bin}/zookeeper-metrics {self.port}"
         original = f"{self.work}/original-metrics {self.port}"
         static_c = f"{self.work}/c-client-static {self.port} mntr"
-        result = self.hyperfine([ours, original, static_c], 200)
+        musl_c = f"{self.work}/c-client-musl {self.port} mntr"
+        result = self.hyperfine([ours, original, static_c, musl_c], 200)
         for label, peer, budget in (("metrics raw vs bash+nc mntr", original, 0.25),
-                                    ("metrics raw vs static C client mntr", static_c, None)):
+                                    ("metrics raw vs static C client mntr", static_c, None),
+                                    ("metrics raw vs static musl C client mntr", musl_c, None)):
             self.row(f"{label}: wall (median)", result[ours][0] * 1000,
                      result[peer][0] * 1000, "ms", budget)
             self.row(f"{label}: CPU (mean)", result[ours][1] * 1000,

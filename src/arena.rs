@@ -17,21 +17,43 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 /// The block's size: a probe or a start-up needs less than half of it.
 pub const SIZE: usize = 64 * 1024;
 
+/// The memory an arena hands out. It starts as zeros, so it takes no room in the binary: it
+/// lives in .bss.
 #[repr(C, align(4096))]
-struct Block(UnsafeCell<[u8; SIZE]>);
+pub struct Block(UnsafeCell<[u8; SIZE]>);
+
+impl Block {
+    pub const fn new() -> Block {
+        Block(UnsafeCell::new([0; SIZE]))
+    }
+}
+
+impl Default for Block {
+    fn default() -> Block {
+        Block::new()
+    }
+}
+
+// SAFETY: the block's bytes are only reached through its arena, which hands each out once.
+unsafe impl Sync for Block {}
 
 /// The allocator (`#[global_allocator]` in the binary).
+///
+/// The counts are kept apart from the block, among the program's other data: in the block's
+/// struct they would have a page of their own (the block fills whole pages), which PID 1,
+/// which takes nothing from the block, would still keep for reading `closed`.
 pub struct Arena {
-    block: Block,
+    block: &'static Block,
     /// Bytes of the block handed out, counted from its start.
     used: AtomicUsize,
-    /// Whether new allocations go to the C allocator. (Every field starts as zeros, so the
-    /// arena takes no room in the binary: it lives in .bss.)
+    /// Whether new allocations go to the C allocator.
     closed: AtomicBool,
 }
 
+static BLOCK: Block = Block::new();
+
 /// zkpod's arena.
-pub static ARENA: Arena = Arena::new();
+pub static ARENA: Arena = Arena::new(&BLOCK);
 
 /// The allocator of the zkpod binary: `ARENA`, which `close` closes.
 pub struct Global;
@@ -41,14 +63,11 @@ pub fn close() {
     ARENA.closed.store(true, Relaxed);
 }
 
-// SAFETY: the block's bytes are only reached through pointers handed out once each, by an
-// atomic bump of `used`.
-unsafe impl Sync for Arena {}
-
 impl Arena {
-    pub const fn new() -> Arena {
+    /// An arena that hands out `block`, which no other arena may have.
+    pub const fn new(block: &'static Block) -> Arena {
         Arena {
-            block: Block(UnsafeCell::new([0; SIZE])),
+            block,
             used: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
         }
@@ -86,12 +105,6 @@ impl Arena {
                 Err(now) => used = now,
             }
         }
-    }
-}
-
-impl Default for Arena {
-    fn default() -> Arena {
-        Arena::new()
     }
 }
 
@@ -168,13 +181,18 @@ unsafe impl GlobalAlloc for Global {
 mod tests {
     use super::*;
 
+    /// An arena of its own for a test.
+    fn arena() -> Arena {
+        Arena::new(Box::leak(Box::new(Block::new())))
+    }
+
     fn layout(size: usize, align: usize) -> Layout {
         Layout::from_size_align(size, align).unwrap()
     }
 
     #[test]
     fn allocations_are_aligned_distinct_and_the_newest_is_given_back() {
-        let arena = Box::new(Arena::new());
+        let arena = arena();
         unsafe {
             let a = arena.alloc(layout(3, 1));
             let b = arena.alloc(layout(8, 8));
@@ -196,7 +214,7 @@ mod tests {
 
     #[test]
     fn the_newest_grows_in_place_others_move_with_their_bytes() {
-        let arena = Box::new(Arena::new());
+        let arena = arena();
         unsafe {
             let a = arena.alloc(layout(4, 1));
             a.copy_from(b"abcd".as_ptr(), 4);
@@ -212,7 +230,7 @@ mod tests {
 
     #[test]
     fn a_full_block_hands_over_to_the_c_allocator() {
-        let arena = Box::new(Arena::new());
+        let arena = arena();
         unsafe {
             let big = arena.alloc(layout(SIZE - 16, 16));
             assert!(arena.offset(big).is_some());
@@ -233,7 +251,7 @@ mod tests {
 
     #[test]
     fn a_closed_arena_hands_out_no_more_but_takes_its_memory_back() {
-        let arena = Box::new(Arena::new());
+        let arena = arena();
         unsafe {
             let a = arena.alloc(layout(8, 8));
             arena.closed.store(true, Relaxed);
@@ -249,7 +267,8 @@ mod tests {
 
     #[test]
     fn threads_get_distinct_memory() {
-        static ARENA: Arena = Arena::new();
+        static BLOCK: Block = Block::new();
+        static ARENA: Arena = Arena::new(&BLOCK);
         let handles: Vec<_> = (0..4u8)
             .map(|n| {
                 std::thread::spawn(move || unsafe {

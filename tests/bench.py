@@ -411,7 +411,7 @@ class Bench:
         for measure, ours, peer, unit, ratio, budget, verdict in self.rows:
             budget = "-" if budget is None else f"<={budget:g}"
             peer = "-" if peer is None else f"{peer:.2f}"
-            ratio = "-" if ratio is None else f"{ratio:.2f}"
+            ratio = "-" if ratio is None else f"{ratio:.3f}"
             print(f"{measure:<{width}}  {ours:>9.2f}  {peer:>9}  {unit:<4}  {ratio:>6}"
                   f"  {budget:>6}  {verdict}")
         return all(r[6] != "FAIL" for r in self.rows)

@@ -53,7 +53,8 @@ pub struct Arena {
 static BLOCK: Block = Block::new();
 
 /// zkpod's arena.
-pub static ARENA: Arena = Arena::new(&BLOCK);
+// SAFETY: BLOCK is private to this module and given to this arena only.
+pub static ARENA: Arena = unsafe { Arena::new(&BLOCK) };
 
 /// The allocator of the zkpod binary: `ARENA`, which `close` closes.
 pub struct Global;
@@ -64,8 +65,11 @@ pub fn close() {
 }
 
 impl Arena {
-    /// An arena that hands out `block`, which no other arena may have.
-    pub const fn new(block: &'static Block) -> Arena {
+    /// An arena that hands out `block`.
+    ///
+    /// # Safety
+    /// No other arena may be given `block`: both would hand out the same bytes.
+    pub const unsafe fn new(block: &'static Block) -> Arena {
         Arena {
             block,
             used: AtomicUsize::new(0),
@@ -183,7 +187,8 @@ mod tests {
 
     /// An arena of its own for a test.
     fn arena() -> Arena {
-        Arena::new(Box::leak(Box::new(Block::new())))
+        // SAFETY: a new block, which no other arena has.
+        unsafe { Arena::new(Box::leak(Box::new(Block::new()))) }
     }
 
     fn layout(size: usize, align: usize) -> Layout {
@@ -268,7 +273,8 @@ mod tests {
     #[test]
     fn threads_get_distinct_memory() {
         static BLOCK: Block = Block::new();
-        static ARENA: Arena = Arena::new(&BLOCK);
+        // SAFETY: this test's block, given to this arena only.
+        static ARENA: Arena = unsafe { Arena::new(&BLOCK) };
         let handles: Vec<_> = (0..4u8)
             .map(|n| {
                 std::thread::spawn(move || unsafe {

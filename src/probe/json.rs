@@ -68,7 +68,7 @@ fn push_string(out: &mut String, text: &str) {
             0..0x20 => "",
             _ => continue,
         };
-        out.push_str(&text[start..i]);
+        push(out, &text[start..i]);
         match escaped {
             "" => {
                 let _ = write!(out, "\\u{byte:04x}");
@@ -77,7 +77,7 @@ fn push_string(out: &mut String, text: &str) {
         }
         start = i + 1;
     }
-    out.push_str(&text[start..]);
+    push(out, &text[start..]);
     out.push('"');
 }
 

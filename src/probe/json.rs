@@ -2,29 +2,29 @@
 
 use std::fmt::Write as _;
 
-use foldhash::fast::RandomState;
-use hashbrown::HashTable;
-
 use super::mntr::{self, Entry, Value};
 use super::pieces::push;
+use super::seen::{self, Seen};
 
 /// One JSON object: each mntr key to its value; numbers as numbers (`null` for NaN and
 /// infinities, which JSON cannot hold), text as strings. A key that comes again is left out,
 /// so that every reader sees the same object.
 pub fn object(mntr: &str) -> String {
     let mut out = String::with_capacity(mntr.len() + mntr.len() / 4 + 16);
-    let mut seen = HashTable::with_capacity(mntr.len() / 32);
-    let hasher = RandomState::default();
+    let mut seen = Seen::with_capacity(mntr.len() / 32);
+    // The keys written, by the number `seen` has for each.
+    let mut keys = Vec::with_capacity(mntr.len() / 32);
     out.push('{');
     for Entry {
         key, value, plain, ..
     } in mntr::entries(mntr)
     {
-        let hash = mntr::hash(&hasher, key);
-        if seen.find(hash, |&k| k == key).is_some() {
+        let hash = seen.hash(key.as_bytes());
+        let number = keys.len() as u32;
+        if let seen::Entry::Found(_) = seen.entry(hash, number, |n| keys[n as usize] == key) {
             continue;
         }
-        seen.insert_unique(hash, key, |&k| mntr::hash(&hasher, k));
+        keys.push(key);
         if plain {
             out.push('"');
             push(&mut out, key);

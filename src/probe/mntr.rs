@@ -275,15 +275,6 @@ fn read_line(line: &str) -> Option<Entry<'_>> {
     })
 }
 
-/// The hash of a key or name, for the renderings' tables of what they have written: its
-/// bytes in one write (a `&str` key would also hash a terminator).
-pub(crate) fn hash(hasher: &foldhash::fast::RandomState, text: &str) -> u64 {
-    use std::hash::{BuildHasher as _, Hasher as _};
-    let mut state = hasher.build_hasher();
-    state.write(text.as_bytes());
-    state.finish()
-}
-
 /// Which bytes a plain key holds.
 static PLAIN: [bool; 256] = {
     let mut table = [false; 256];

@@ -10,6 +10,7 @@ pub mod mntr;
 mod pieces;
 pub mod prometheus;
 pub mod ready;
+mod seen;
 
 use std::ffi::OsStr;
 use std::time::Duration;

@@ -17,12 +17,9 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use foldhash::fast::RandomState;
-use hashbrown::HashTable;
-use std::hash::BuildHasher as _;
-
 use super::mntr::{self, Entry, Value};
-use super::pieces::push;
+use super::pieces::{self, Cursor, push};
+use super::seen::{self, Seen};
 
 /// Prometheus metric types, as the exposition format names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +30,18 @@ enum Kind {
     /// A current count under its mntr name: Prometheus keeps the `_count` suffix for
     /// summaries, so these are untyped (read like gauges).
     Untyped,
+}
+
+impl Kind {
+    /// The end of a TYPE line: the type's name and the line feed.
+    fn type_end(self) -> &'static str {
+        match self {
+            Kind::Gauge => " gauge\n",
+            Kind::Counter => " counter\n",
+            Kind::Summary => " summary\n",
+            Kind::Untyped => " untyped\n",
+        }
+    }
 }
 
 /// Counts of things that exist now (they go down as well as up), not of events.
@@ -61,10 +70,39 @@ fn is_statistic(name: &str) -> bool {
 }
 
 /// Whether ZooKeeper's name says this number counts events.
+#[inline(always)]
 fn is_counter(name: &str) -> bool {
     name.starts_with("zk_cnt_")
         || OTHER_COUNTERS.contains(&name)
         || (name.ends_with("_count") && !CURRENT_COUNTS.contains(&name) && !is_statistic(name))
+}
+
+/// The family of a number under mntr name `name`, a summary's or not: its type, what its
+/// HELP adds, and its name, which is `head` (the mntr name, or its start) and `suffix`.
+#[inline(always)]
+fn number_family(name: &str, summary: bool) -> (Kind, Note, &str, &'static str) {
+    let millis = name.strip_suffix("_ms");
+    let kind = if summary {
+        Kind::Summary
+    } else if is_counter(name) {
+        Kind::Counter
+    } else if millis.is_none() && name.ends_with("_count") {
+        Kind::Untyped
+    } else {
+        Kind::Gauge
+    };
+    // A counter counts events, whatever their unit: its value stays.
+    let note = match millis.is_some() && kind != Kind::Counter {
+        true => Note::InSeconds,
+        false => Note::None,
+    };
+    let (head, suffix) = match (millis, kind) {
+        (None, Kind::Counter) => (name, "_total"),
+        (None, _) => (name, ""),
+        (Some(head), Kind::Counter) => (head, "_seconds_total"),
+        (Some(head), _) => (head, "_seconds"),
+    };
+    (kind, note, head, suffix)
 }
 
 /// The family that `zk_up` is, always first and always alone.
@@ -160,11 +198,12 @@ struct Page<'e> {
     /// Family names that are not the mntr name as it is, and label sets.
     names: String,
     families: Vec<Family<'e>>,
-    /// Families by name.
-    by_name: HashTable<usize>,
-    /// Series with labels, by family and label set.
-    labelled: HashTable<(usize, Span)>,
-    hasher: RandomState,
+    /// Families by name: their numbers in `families`.
+    by_name: Seen,
+    /// Series with labels, by family and label set: their numbers in `series`.
+    labelled: Seen,
+    /// The family and label set of each series with labels.
+    series: Vec<(usize, Span)>,
     late: String,
     /// Each late sample: where it is in `late`, and the next one of its family.
     late_samples: Vec<(Span, usize)>,
@@ -175,23 +214,14 @@ struct Page<'e> {
 /// The Prometheus page of the `mntr` answer; `up` says whether the server answered (with
 /// `up` false, `mntr` is empty).
 pub fn page(mntr: &str, up: bool) -> String {
-    // A page holds each name three times (HELP, TYPE, sample), a line being 40 bytes or so.
-    let lines = mntr.len() / 32;
-    let mut page = Page {
-        out: String::with_capacity(4 * mntr.len() + 64 * lines + 256),
-        names: String::with_capacity(mntr.len() / 2),
-        families: Vec::with_capacity(lines),
-        by_name: HashTable::with_capacity(lines),
-        labelled: HashTable::new(),
-        hasher: RandomState::default(),
-        late: String::new(),
-        late_samples: Vec::new(),
-        labels: Vec::new(),
-    };
-    page.out
-        .push_str("# HELP zk_up 1 when ZooKeeper answered mntr, else 0.\n# TYPE zk_up gauge\n");
-    page.out
-        .push_str(if up { "zk_up 1\n" } else { "zk_up 0\n" });
+    Page::of(mntr, up).finish()
+}
+
+/// The page `page` gives, with every line taken the long way (`Page::add`), as the tests and
+/// the fuzz target compare it with `page`.
+#[cfg(any(test, fuzzing))]
+pub fn page_the_long_way(mntr: &str, up: bool) -> String {
+    let mut page = Page::new(mntr, up);
     for entry in mntr::entries(mntr) {
         page.add(&entry);
     }
@@ -199,6 +229,97 @@ pub fn page(mntr: &str, up: bool) -> String {
 }
 
 impl<'e> Page<'e> {
+    /// Every line of `mntr` on the page, which `finish` puts together.
+    fn of(mntr: &'e str, up: bool) -> Page<'e> {
+        let mut page = Page::new(mntr, up);
+        for entry in mntr::entries(mntr) {
+            let usual = match (entry.plain, entry.value) {
+                (true, Value::Number(value)) => page.add_usual(entry.name, value),
+                _ => false,
+            };
+            if !usual {
+                page.add(&entry);
+            }
+        }
+        page
+    }
+
+    /// A page with `zk_up` on it, and room for the lines of `mntr`.
+    fn new(mntr: &str, up: bool) -> Page<'e> {
+        // A page holds each name three times (HELP, TYPE, sample), a line being 40 bytes or so.
+        let lines = mntr.len() / 32;
+        let mut page = Page {
+            out: String::with_capacity(4 * mntr.len() + 64 * lines + 256),
+            names: String::with_capacity(mntr.len() / 2),
+            families: Vec::with_capacity(lines),
+            by_name: Seen::with_capacity(lines),
+            labelled: Seen::with_capacity(0),
+            series: Vec::new(),
+            late: String::new(),
+            late_samples: Vec::new(),
+            labels: Vec::new(),
+        };
+        page.out
+            .push_str("# HELP zk_up 1 when ZooKeeper answered mntr, else 0.\n# TYPE zk_up gauge\n");
+        page.out
+            .push_str(if up { "zk_up 1\n" } else { "zk_up 0\n" });
+        page
+    }
+
+    /// A line as ZooKeeper prints nearly all of them, a plain name and a number that passes
+    /// through, when its family is not on the page yet: the lines `add` would write, without
+    /// what only other lines need. False when the line needs `add`.
+    #[inline(always)]
+    fn add_usual(&mut self, name: &'e str, value: &'e str) -> bool {
+        let (kind, note, head, suffix) = number_family(name, false);
+        let family = match suffix {
+            "" => Piece::Answer(name),
+            _ => {
+                let start = self.names.len();
+                push(&mut self.names, head);
+                push(&mut self.names, suffix);
+                Piece::Names(Span::since(start, &self.names))
+            }
+        };
+        let family_name = family.of(&self.names);
+        if family_name == UP {
+            return false;
+        }
+        let hash = self.by_name.hash(family_name.as_bytes());
+        let number = self.families.len() as u32;
+        let (families, names) = (&self.families, &self.names);
+        let found = self.by_name.entry(hash, number, |f| {
+            families[f as usize].name.of(names) == family_name
+        });
+        if let seen::Entry::Found(_) = found {
+            return false;
+        }
+        let start = self.out.len();
+        let most = 3 * family_name.len() + name.len() + value.len() + HEADER_TEXT + 2;
+        pieces::write(&mut self.out, most, |line| {
+            push_header(line, family_name, name, !suffix.is_empty(), note, kind);
+            line.push(family_name);
+            line.push(" ");
+            if note != Note::InSeconds {
+                line.push(value);
+                line.push("\n");
+            }
+        });
+        if note == Note::InSeconds {
+            push_thousandth(&mut self.out, value);
+            self.out.push('\n');
+        }
+        self.families.push(Family {
+            name: family,
+            kind,
+            block: Span::since(start, &self.out),
+            bare: true,
+            shown: true,
+            late: None,
+        });
+        true
+    }
+
     fn add(&mut self, entry: &Entry<'e>) {
         let Some(series) = plan(entry, &mut self.names, &mut self.labels) else {
             return;
@@ -207,14 +328,15 @@ impl<'e> Page<'e> {
         if name == UP {
             return;
         }
-        let hash = mntr::hash(&self.hasher, name);
+        let hash = self.by_name.hash(name.as_bytes());
         let (families, names) = (&self.families, &self.names);
-        let found = self
-            .by_name
-            .find(hash, |&f| families[f].name.of(names) == name);
+        let number = families.len() as u32;
+        let found = self.by_name.entry(hash, number, |f| {
+            families[f as usize].name.of(names) == name
+        });
         let f = match found {
-            Some(&f) => f,
-            None => {
+            seen::Entry::Found(f) => f as usize,
+            seen::Entry::Added => {
                 let f = self.families.len();
                 self.families.push(Family {
                     name: series.family,
@@ -224,10 +346,13 @@ impl<'e> Page<'e> {
                     shown: true,
                     late: None,
                 });
-                let (families, names, hasher) = (&self.families, &self.names, &self.hasher);
-                self.by_name
-                    .insert_unique(hash, f, |&f| mntr::hash(hasher, families[f].name.of(names)));
-                self.push_header(f, &series);
+                let family = series.family.of(&self.names);
+                let (name, note, kind) = (&series.name, series.note, series.kind);
+                let most = 2 * family.len() + name.len() + HEADER_TEXT;
+                pieces::write(&mut self.out, most, |line| {
+                    push_header(line, family, name, series.renamed, note, kind);
+                });
+                self.families[f].block.end = self.out.len();
                 f
             }
         };
@@ -242,19 +367,20 @@ impl<'e> Page<'e> {
             }
         } else {
             let labels = series.labels.of(&self.names);
-            let hash = self.hasher.hash_one((f, labels));
-            let names = &self.names;
-            let taken = self
-                .labelled
-                .find(hash, |&(g, other)| g == f && other.of(names) == labels);
-            if taken.is_some() {
+            // The family's number is in the hash: families with the same labels (a quantile
+            // each) do not share slots.
+            let hash =
+                self.labelled.hash(labels.as_bytes()) ^ (self.labelled.hash(&f.to_le_bytes()) & !1);
+            let (all, names) = (&self.series, &self.names);
+            let number = all.len() as u32;
+            let taken = self.labelled.entry(hash, number, |s| {
+                let (g, other) = all[s as usize];
+                g == f && other.of(names) == labels
+            });
+            if let seen::Entry::Found(_) = taken {
                 return;
             }
-            let hasher = &self.hasher;
-            self.labelled
-                .insert_unique(hash, (f, series.labels), |&(g, other)| {
-                    hasher.hash_one((g, other.of(names)))
-                });
+            self.series.push((f, series.labels));
         }
         if family.block.end == self.out.len() {
             push_sample(&mut self.out, &self.names, &series);
@@ -275,43 +401,6 @@ impl<'e> Page<'e> {
         }
     }
 
-    /// The HELP and TYPE lines of new family `f`, whose first series is `series`.
-    fn push_header(&mut self, f: usize, series: &Series<'e>) {
-        let out = &mut self.out;
-        let name = series.family.of(&self.names);
-        out.push_str("# HELP ");
-        push(out, name);
-        if !series.renamed && series.note == Note::None {
-            // The usual HELP, in one piece.
-            out.push_str(" ZooKeeper mntr.\n# TYPE ");
-        } else {
-            // The mntr name, when the family is not named so.
-            if series.renamed {
-                out.push_str(" ZooKeeper mntr ");
-                push(out, &series.name);
-            } else {
-                out.push_str(" ZooKeeper mntr");
-            }
-            match series.note {
-                Note::None => out.push_str(".\n# TYPE "),
-                Note::InSeconds => out.push_str(", in seconds.\n# TYPE "),
-                Note::Label(label) => {
-                    out.push_str(", as the label ");
-                    push(out, label);
-                    out.push_str(".\n# TYPE ");
-                }
-            }
-        }
-        push(out, name);
-        match series.kind {
-            Kind::Gauge => out.push_str(" gauge\n"),
-            Kind::Counter => out.push_str(" counter\n"),
-            Kind::Summary => out.push_str(" summary\n"),
-            Kind::Untyped => out.push_str(" untyped\n"),
-        }
-        self.families[f].block.end = out.len();
-    }
-
     fn finish(mut self) -> String {
         // Prometheus reads `X_sum` and `X_count` as part of summary `X`: such families would
         // make a second HELP for `X`.
@@ -325,13 +414,13 @@ impl<'e> Page<'e> {
                 name.clear();
                 push(&mut name, self.families[s].name.of(&self.names));
                 push(&mut name, suffix);
-                let hash = mntr::hash(&self.hasher, &name);
+                let hash = self.by_name.hash(name.as_bytes());
                 let (families, names) = (&self.families, &self.names);
                 let found = self
                     .by_name
-                    .find(hash, |&f| families[f].name.of(names) == name);
-                if let Some(&f) = found {
-                    self.families[f].shown = false;
+                    .find(hash, |f| families[f as usize].name.of(names) == name);
+                if let Some(f) = found {
+                    self.families[f as usize].shown = false;
                     hidden = true;
                 }
             }
@@ -357,6 +446,41 @@ impl<'e> Page<'e> {
         page
     }
 }
+
+/// The HELP and TYPE lines of family `family`, named `name` in mntr, which `renamed` says
+/// is not the family's name. They take `2 * family.len() + name.len() + HEADER_TEXT` bytes
+/// at most.
+#[inline(always)]
+fn push_header(line: &mut Cursor, family: &str, name: &str, renamed: bool, note: Note, kind: Kind) {
+    line.push("# HELP ");
+    line.push(family);
+    if !renamed && note == Note::None {
+        // The usual HELP, in one piece.
+        line.push(" ZooKeeper mntr.\n# TYPE ");
+    } else {
+        // The mntr name, when the family is not named so.
+        if renamed {
+            line.push(" ZooKeeper mntr ");
+            line.push(name);
+        } else {
+            line.push(" ZooKeeper mntr");
+        }
+        match note {
+            Note::None => line.push(".\n# TYPE "),
+            Note::InSeconds => line.push(", in seconds.\n# TYPE "),
+            Note::Label(label) => {
+                line.push(", as the label ");
+                line.push(label);
+                line.push(".\n# TYPE ");
+            }
+        }
+    }
+    line.push(family);
+    line.push(kind.type_end());
+}
+
+/// Most bytes the constant pieces of `push_header` and a label's name take.
+const HEADER_TEXT: usize = 64;
 
 /// One sample line of `series`.
 #[inline]
@@ -401,12 +525,12 @@ fn plan<'e>(
             (Kind::Gauge, Note::Label(label), &*name, suffix)
         }
         Value::Number(_) | Value::Float(_) => {
-            let millis = name.strip_suffix("_ms");
             let quantile = match labels.is_empty() {
                 true => None,
                 false => labels.iter_mut().find(|(label, _)| label == "quantile"),
             };
-            let kind = if let Some((_, value)) = quantile {
+            let summary = quantile.is_some();
+            if let Some((_, value)) = quantile {
                 // Prometheus reads a quantile as a number: written as one, or left out.
                 match Value::read(value.as_ref()) {
                     Value::Number(_) => {}
@@ -417,30 +541,8 @@ fn plan<'e>(
                     }
                     Value::Text(_) => return None,
                 }
-                Kind::Summary
-            } else if is_counter(&name) {
-                Kind::Counter
-            } else if millis.is_none() && name.ends_with("_count") {
-                Kind::Untyped
-            } else {
-                Kind::Gauge
-            };
-            // A counter counts events, whatever their unit: its value stays.
-            let note = match millis.is_some() && kind != Kind::Counter {
-                true => Note::InSeconds,
-                false => Note::None,
-            };
-            let (head, unit) = match millis {
-                Some(head) => (head, "_seconds"),
-                None => (&*name, ""),
-            };
-            let suffix = match (unit, kind) {
-                ("", Kind::Counter) => "_total",
-                ("", _) => "",
-                (_, Kind::Counter) => "_seconds_total",
-                (_, _) => "_seconds",
-            };
-            (kind, note, head, suffix)
+            }
+            number_family(&name, summary)
         }
     };
     let family = match (&name, suffix) {
@@ -621,6 +723,26 @@ mod tests {
 
     fn page_of(mntr: &str) -> String {
         page(mntr, true)
+    }
+
+    #[test]
+    fn the_short_way_writes_the_page_the_long_way_does() {
+        let odd = "zk_a\t1\nzk_a\t2\nzk_b_ms\t1500\nzk_b_seconds\t3\nzk_c_count\t4\n\
+                   zk_c_count_total\t5\nzk_up\t1\nzk_d\ttext\nzk_d\t6\nzk_e\t7\n\
+                   zk_e{x=\"1\"}\t8\nzk_f{quantile=\"0.5\"}\t1\nzk_f_sum\t2\nzk_f\t3\n\
+                   zk_g_ms\t1e3\nzk_h_ms\t-0.5\nzk_cnt_i_ms\t9\nzk_cnt_i_seconds_total\t1\n\
+                   zk_j\t1\nzk_k\t2\nzk_j{y=\"2\"}\t3\nzk_p99_l_count\t4\n";
+        let answers = [
+            SAMPLE,
+            odd,
+            include_str!("../../tests/fixtures/mntr-3.4-leader.txt"),
+            include_str!("../../tests/fixtures/mntr-3.5-follower.txt"),
+            include_str!("../../tests/fixtures/mntr-3.8-leader.txt"),
+            include_str!("../../tests/fixtures/mntr-3.8-standalone.txt"),
+        ];
+        for mntr in answers {
+            assert_eq!(page_of(mntr), page_the_long_way(mntr, true), "{mntr}");
+        }
     }
 
     #[test]
@@ -850,5 +972,27 @@ mod tests {
             seen += 1;
         }
         assert_eq!(seen, n);
+    }
+
+    #[test]
+    fn a_megabyte_of_summaries_with_the_same_labels_is_converted_whole() {
+        // Each family's quantile is the same label set: only the family tells the series
+        // apart, and it must keep them apart in the table too.
+        let mut mntr = String::new();
+        let mut n = 0;
+        while mntr.len() < 1024 * 1024 {
+            let _ = writeln!(mntr, "zk_a{n}{{quantile=\"0.5\"}}\t{n}");
+            n += 1;
+        }
+        let page = Page::of(&mntr, true);
+        // A search for a series goes through few slots, not through every family's.
+        assert!(
+            page.labelled.longest_run() < 100,
+            "{}",
+            page.labelled.longest_run()
+        );
+        let page = page.finish();
+        let samples = page.lines().filter(|l| l.contains("{quantile=\"0.5\"} "));
+        assert_eq!(samples.count(), n);
     }
 }

@@ -53,9 +53,6 @@ const CURRENT_COUNTS: &[&str] = &[
     "zk_max_file_descriptor_count",
 ];
 
-/// Counters whose names do not end in `_count`.
-const OTHER_COUNTERS: &[&str] = &["zk_packets_received", "zk_packets_sent"];
-
 /// Prefixes of a summary's statistics in 3.6+ `mntr` (`zk_avg_…`, `zk_p99_…`): values of
 /// the moment, not counts, except `zk_cnt_`.
 fn is_statistic(name: &str) -> bool {
@@ -72,9 +69,11 @@ fn is_statistic(name: &str) -> bool {
 /// Whether ZooKeeper's name says this number counts events.
 #[inline(always)]
 fn is_counter(name: &str) -> bool {
-    name.starts_with("zk_cnt_")
-        || OTHER_COUNTERS.contains(&name)
-        || (name.ends_with("_count") && !CURRENT_COUNTS.contains(&name) && !is_statistic(name))
+    if name.ends_with("_count") {
+        return !CURRENT_COUNTS.contains(&name) && !is_statistic(name);
+    }
+    // Counters whose names do not end in `_count`.
+    name.starts_with("zk_cnt_") || matches!(name, "zk_packets_received" | "zk_packets_sent")
 }
 
 /// The family of a number under mntr name `name`, a summary's or not: its type, what its

@@ -951,15 +951,21 @@ mod tests {
         assert!(page.contains("zk_u{a=\"\r\"} 1\n"), "{page}");
     }
 
-    /// 1 MiB of `zk_a{b="N"}` lines, all distinct: every one on the page, in order, at once.
-    #[test]
-    fn a_megabyte_of_labelled_lines_is_converted_whole() {
+    /// An answer of 1 MiB made of `line(0)`, `line(1)`, …, and how many lines it has.
+    fn megabyte_of(line: impl Fn(usize) -> String) -> (String, usize) {
         let mut mntr = String::new();
         let mut n = 0;
         while mntr.len() < 1024 * 1024 {
-            let _ = writeln!(mntr, "zk_a{{b=\"{n}\"}}\t{n}");
+            mntr.push_str(&line(n));
             n += 1;
         }
+        (mntr, n)
+    }
+
+    /// 1 MiB of `zk_a{b="N"}` lines, all distinct: every one on the page, in order, at once.
+    #[test]
+    fn a_megabyte_of_labelled_lines_is_converted_whole() {
+        let (mntr, n) = megabyte_of(|n| format!("zk_a{{b=\"{n}\"}}\t{n}\n"));
         let page = page_of(&mntr);
         let mut lines = page.lines();
         assert_eq!(lines.nth(2), Some("zk_up 1"));
@@ -977,12 +983,7 @@ mod tests {
     fn a_megabyte_of_summaries_with_the_same_labels_is_converted_whole() {
         // Each family's quantile is the same label set: only the family tells the series
         // apart, and it must keep them apart in the table too.
-        let mut mntr = String::new();
-        let mut n = 0;
-        while mntr.len() < 1024 * 1024 {
-            let _ = writeln!(mntr, "zk_a{n}{{quantile=\"0.5\"}}\t{n}");
-            n += 1;
-        }
+        let (mntr, n) = megabyte_of(|n| format!("zk_a{n}{{quantile=\"0.5\"}}\t{n}\n"));
         let page = Page::of(&mntr, true);
         // A search for a series goes through few slots, not through every family's.
         assert!(

@@ -47,14 +47,10 @@ impl Seen {
     /// `number` is added under `hash`.
     #[inline]
     pub fn entry(&mut self, hash: u64, number: u32, is: impl Fn(u32) -> bool) -> Entry {
-        let mut slot = self.first_slot(hash);
-        loop {
-            match self.slots[slot] {
-                (0, _) => break,
-                (h, n) if h == hash && is(n) => return Entry::Found(n),
-                _ => slot = (slot + 1) & self.mask,
-            }
-        }
+        let slot = match self.search(hash, is) {
+            Ok(found) => return Entry::Found(found),
+            Err(free) => free,
+        };
         self.slots[slot] = (hash, number);
         self.taken += 1;
         if self.taken * 2 > self.slots.len() {
@@ -65,11 +61,19 @@ impl Seen {
 
     /// The number of the name whose hash is `hash` and for whose number `is` holds.
     pub fn find(&self, hash: u64, is: impl Fn(u32) -> bool) -> Option<u32> {
-        let mut slot = self.first_slot(hash);
+        self.search(hash, is).ok()
+    }
+
+    /// The number of the name whose hash is `hash` and for whose number `is` holds, else the
+    /// free slot where the search ended.
+    #[inline]
+    fn search(&self, hash: u64, is: impl Fn(u32) -> bool) -> Result<u32, usize> {
+        // The high bits: the multiplication has mixed every byte into them.
+        let mut slot = (hash >> 32) as usize & self.mask;
         loop {
             match self.slots[slot] {
-                (0, _) => return None,
-                (h, n) if h == hash && is(n) => return Some(n),
+                (0, _) => return Err(slot),
+                (h, n) if h == hash && is(n) => return Ok(n),
                 _ => slot = (slot + 1) & self.mask,
             }
         }
@@ -82,12 +86,6 @@ impl Seen {
         runs.map(<[_]>::len).max().unwrap_or(0)
     }
 
-    #[inline]
-    fn first_slot(&self, hash: u64) -> usize {
-        // The high bits: the multiplication has mixed every byte into them.
-        (hash >> 32) as usize & self.mask
-    }
-
     /// Twice the slots, each hash placed anew (the hashes are kept: no name is read again).
     #[cold]
     fn grow(&mut self) {
@@ -95,11 +93,10 @@ impl Seen {
         self.slots = vec![(0, 0); old.len() * 2];
         self.mask = self.slots.len() - 1;
         for (hash, number) in old.into_iter().filter(|&(hash, _)| hash != 0) {
-            let mut slot = self.first_slot(hash);
-            while self.slots[slot].0 != 0 {
-                slot = (slot + 1) & self.mask;
+            // No name is there twice: the search ends at a free slot.
+            if let Err(free) = self.search(hash, |_| false) {
+                self.slots[free] = (hash, number);
             }
-            self.slots[slot] = (hash, number);
         }
     }
 }

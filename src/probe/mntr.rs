@@ -202,16 +202,27 @@ fn first_label(rest: &str) -> Result<Option<(Label<'_>, &str)>, Broken> {
 /// The entries of an `mntr` answer, one at a time. A line that is not `key<TAB>value`, or
 /// whose key has braces that do not hold `name="value"` pairs, is left out.
 pub fn entries(mntr: &str) -> Entries<'_> {
-    Entries { rest: mntr }
+    entries_with(mntr, plain_run)
+}
+
+/// `entries`, with `plain_run` telling how many bytes a text starts with that a plain key
+/// holds: the renderings give one compiled for the processor they run on.
+#[inline(always)]
+pub fn entries_with<F: Fn(&[u8]) -> usize>(mntr: &str, plain_run: F) -> Entries<'_, F> {
+    Entries {
+        rest: mntr,
+        plain_run,
+    }
 }
 
 /// The entries of an `mntr` answer (`entries`).
-pub struct Entries<'a> {
+pub struct Entries<'a, F = fn(&[u8]) -> usize> {
     /// The lines not read yet.
     rest: &'a str,
+    plain_run: F,
 }
 
-impl<'a> Iterator for Entries<'a> {
+impl<'a, F: Fn(&[u8]) -> usize> Iterator for Entries<'a, F> {
     type Item = Entry<'a>;
 
     // Inlined into the renderings' loops, so that an entry is not handed back through memory.
@@ -219,7 +230,7 @@ impl<'a> Iterator for Entries<'a> {
     fn next(&mut self) -> Option<Entry<'a>> {
         while !self.rest.is_empty() {
             // Most keys are plain and end at the tab: each of their bytes is looked at once.
-            let run = plain_run(self.rest.as_bytes());
+            let run = (self.plain_run)(self.rest.as_bytes());
             let (key, tail) = self.rest.split_at(run);
             match tail.as_bytes() {
                 // Most values are one digit, the line ending right after it.
@@ -288,7 +299,7 @@ static PLAIN: [bool; 256] = {
 
 /// How many bytes `bytes` starts with that a plain key holds: with AVX2 where the processor
 /// has it, else SSE2.
-fn plain_run(bytes: &[u8]) -> usize {
+pub(crate) fn plain_run(bytes: &[u8]) -> usize {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the processor has AVX2 (checked above).
@@ -306,7 +317,7 @@ fn sse2_plain_run(bytes: &[u8]) -> usize {
 /// `plain_run`, with `others_of` telling which of 32 bytes are not lowercase ASCII letters,
 /// digits or `_`.
 #[inline(always)]
-fn plain_run_with(bytes: &[u8], others_of: impl Fn(&[u8; 32]) -> u32) -> usize {
+pub(crate) fn plain_run_with(bytes: &[u8], others_of: impl Fn(&[u8; 32]) -> u32) -> usize {
     // 32 bytes at a time while they are as ZooKeeper's keys are; then one at a time.
     let mut run = 0;
     while let Some(chunk) = bytes.get(run..).and_then(|rest| rest.first_chunk::<32>()) {
@@ -324,16 +335,18 @@ fn plain_run_with(bytes: &[u8], others_of: impl Fn(&[u8; 32]) -> u32) -> usize {
 
 /// `plain_run` with AVX2, which compares all 32 bytes of a chunk at once.
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
+pub(crate) mod avx2 {
     use std::arch::x86_64::*;
 
     #[target_feature(enable = "avx2")]
+    #[inline]
     pub fn plain_run(bytes: &[u8]) -> usize {
         super::plain_run_with(bytes, |chunk| others_of(chunk))
     }
 
     /// Which of the 32 bytes are not lowercase ASCII letters, digits or `_`.
     #[target_feature(enable = "avx2")]
+    #[inline]
     pub fn others_of(chunk: &[u8; 32]) -> u32 {
         // SAFETY: the chunk is 32 readable bytes; the load takes any alignment.
         let v = unsafe { _mm256_loadu_si256(chunk.as_ptr().cast()) };

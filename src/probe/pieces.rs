@@ -26,34 +26,39 @@ pub fn push(out: &mut String, piece: &str) {
     }
 }
 
-/// Writes pieces into room reserved at the end of `out`: one capacity check for all of them
-/// (`most` bytes), then a length check and a short copy for each. `out` takes the bytes
-/// written when `write` returns.
+/// Room reserved at the end of `out` for pieces of `most` bytes in all: one capacity check for
+/// all of them, then a length check and a short copy for each. `out` takes the bytes written
+/// when the cursor is dropped.
 #[inline(always)]
-pub fn write<R>(out: &mut String, most: usize, f: impl FnOnce(&mut Cursor<'_>) -> R) -> R {
+pub fn cursor(out: &mut String, most: usize) -> Cursor<'_> {
     out.reserve(most);
-    let len = out.len();
     // SAFETY: the cursor writes only into the spare capacity, only whole `&str` pieces, and
     // the length grows by exactly what it wrote: `out` holds whole UTF-8 again.
-    let vec = unsafe { out.as_mut_vec() };
-    let room = &mut vec.spare_capacity_mut()[..most];
-    let mut cursor = Cursor {
-        to: room.as_mut_ptr().cast(),
+    let out = unsafe { out.as_mut_vec() };
+    let to = out.spare_capacity_mut()[..most].as_mut_ptr().cast();
+    Cursor {
+        out,
+        to,
         left: most,
-        room: std::marker::PhantomData,
-    };
-    let result = f(&mut cursor);
-    let written = most - cursor.left;
-    // SAFETY: the first `written` bytes of the spare capacity are initialised (above).
-    unsafe { vec.set_len(len + written) };
-    result
+        most,
+    }
 }
 
-/// Where the next piece goes in the room `write` reserved, and how much room is left.
+/// Where the next piece goes in the room `cursor` reserved, and how much room is left.
 pub struct Cursor<'a> {
+    out: &'a mut Vec<u8>,
     to: *mut u8,
     left: usize,
-    room: std::marker::PhantomData<&'a mut [u8]>,
+    most: usize,
+}
+
+impl Drop for Cursor<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        let written = self.most - self.left;
+        // SAFETY: the first `written` bytes of the spare capacity are initialised (`push`).
+        unsafe { self.out.set_len(self.out.len() + written) };
+    }
 }
 
 impl Cursor<'_> {
@@ -62,7 +67,7 @@ impl Cursor<'_> {
     pub fn push(&mut self, piece: &str) {
         let n = piece.len();
         assert!(n <= self.left, "a piece larger than the room left");
-        // SAFETY: `to` starts `left` writable bytes (`write` reserved them and each piece
+        // SAFETY: `to` starts `left` writable bytes (`cursor` reserved them and each piece
         // takes its length off), at least `n`, apart from `piece`, which is `n` readable ones.
         unsafe {
             if n <= 64 {
@@ -126,16 +131,16 @@ mod tests {
         let mut out = String::from("<");
         let pieces = ["zk_", "", &long, "a", "0123456789abcdef0123"];
         let most: usize = pieces.iter().map(|p| p.len()).sum();
-        write(&mut out, most, |cursor| {
-            for piece in pieces {
-                cursor.push(piece);
-            }
-        });
+        let mut line = cursor(&mut out, most);
+        for piece in pieces {
+            line.push(piece);
+        }
+        drop(line);
         out.push('>');
         assert_eq!(out, format!("<{}>", pieces.concat()));
         let too_much = std::panic::catch_unwind(|| {
             let mut out = String::new();
-            write(&mut out, 3, |cursor| cursor.push("four"));
+            cursor(&mut out, 3).push("four");
         });
         assert!(too_much.is_err());
     }

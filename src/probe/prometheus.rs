@@ -228,10 +228,31 @@ pub fn page_the_long_way(mntr: &str, up: bool) -> String {
 }
 
 impl<'e> Page<'e> {
-    /// Every line of `mntr` on the page, which `finish` puts together.
+    /// Every line of `mntr` on the page, which `finish` puts together: compiled for AVX2
+    /// where the processor has it (keys are then read 32 bytes at a time without a call, and
+    /// pieces copied 32 bytes at a time), else for any x86_64.
     fn of(mntr: &'e str, up: bool) -> Page<'e> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2 (checked above).
+            return unsafe { Page::of_avx2(mntr, up) };
+        }
+        Page::of_any(mntr, up, mntr::plain_run)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn of_avx2(mntr: &'e str, up: bool) -> Page<'e> {
+        Page::of_any(mntr, up, |bytes| {
+            mntr::plain_run_with(bytes, |chunk| mntr::avx2::others_of(chunk))
+        })
+    }
+
+    /// `of`, reading keys with `plain_run` (`mntr::entries_with`).
+    #[inline(always)]
+    fn of_any(mntr: &'e str, up: bool, plain_run: impl Fn(&[u8]) -> usize) -> Page<'e> {
         let mut page = Page::new(mntr, up);
-        for entry in mntr::entries(mntr) {
+        for entry in mntr::entries_with(mntr, plain_run) {
             let usual = match (entry.plain, entry.value) {
                 (true, Value::Number(value)) => page.add_usual(entry.name, value),
                 _ => false,
@@ -295,15 +316,15 @@ impl<'e> Page<'e> {
         }
         let start = self.out.len();
         let most = 3 * family_name.len() + name.len() + value.len() + HEADER_TEXT + 2;
-        pieces::write(&mut self.out, most, |line| {
-            push_header(line, family_name, name, !suffix.is_empty(), note, kind);
-            line.push(family_name);
-            line.push(" ");
-            if note != Note::InSeconds {
-                line.push(value);
-                line.push("\n");
-            }
-        });
+        let mut line = pieces::cursor(&mut self.out, most);
+        push_header(&mut line, family_name, name, !suffix.is_empty(), note, kind);
+        line.push(family_name);
+        line.push(" ");
+        if note != Note::InSeconds {
+            line.push(value);
+            line.push("\n");
+        }
+        drop(line);
         if note == Note::InSeconds {
             push_thousandth(&mut self.out, value);
             self.out.push('\n');
@@ -348,9 +369,9 @@ impl<'e> Page<'e> {
                 let family = series.family.of(&self.names);
                 let (name, note, kind) = (&series.name, series.note, series.kind);
                 let most = 2 * family.len() + name.len() + HEADER_TEXT;
-                pieces::write(&mut self.out, most, |line| {
-                    push_header(line, family, name, series.renamed, note, kind);
-                });
+                let mut line = pieces::cursor(&mut self.out, most);
+                push_header(&mut line, family, name, series.renamed, note, kind);
+                drop(line);
                 self.families[f].block.end = self.out.len();
                 f
             }
@@ -739,8 +760,12 @@ mod tests {
             include_str!("../../tests/fixtures/mntr-3.8-leader.txt"),
             include_str!("../../tests/fixtures/mntr-3.8-standalone.txt"),
         ];
-        for mntr in answers {
-            assert_eq!(page_of(mntr), page_the_long_way(mntr, true), "{mntr}");
+        for answer in answers {
+            let page = page_of(answer);
+            assert_eq!(page, page_the_long_way(answer, true), "{answer}");
+            // Compiled for any x86_64, as on a processor without AVX2.
+            let any = Page::of_any(answer, true, mntr::plain_run).finish();
+            assert_eq!(page, any, "{answer}");
         }
     }
 

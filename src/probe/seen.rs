@@ -45,7 +45,7 @@ impl Seen {
 
     /// The number of the name whose hash is `hash` and for whose number `is` holds; else
     /// `number` is added under `hash`.
-    #[inline]
+    #[inline(always)]
     pub fn entry(&mut self, hash: u64, number: u32, is: impl Fn(u32) -> bool) -> Entry {
         let slot = match self.search(hash, is) {
             Ok(found) => return Entry::Found(found),
@@ -66,7 +66,7 @@ impl Seen {
 
     /// The number of the name whose hash is `hash` and for whose number `is` holds, else the
     /// free slot where the search ended.
-    #[inline]
+    #[inline(always)]
     fn search(&self, hash: u64, is: impl Fn(u32) -> bool) -> Result<u32, usize> {
         // The high bits: the multiplication has mixed every byte into them.
         let mut slot = (hash >> 32) as usize & self.mask;

@@ -339,7 +339,6 @@ pub(crate) mod avx2 {
     use std::arch::x86_64::*;
 
     #[target_feature(enable = "avx2")]
-    #[inline]
     pub fn plain_run(bytes: &[u8]) -> usize {
         super::plain_run_with(bytes, |chunk| others_of(chunk))
     }

@@ -221,6 +221,11 @@ class Bench:
             subprocess.run((wrapper or []) + cmd, check=True, stdout=subprocess.DEVNULL)
             with open(out) as f:
                 for result in json.load(f)["results"]:
+                    # Only the original scripts may fail; a failing run of any other command
+                    # would be timed as if it had done the work.
+                    failures = sum(code != 0 for code in result["exit_codes"])
+                    if failures and "/original-" not in result["command"]:
+                        sys.exit(f"bench: {result['command']} failed {failures} times")
                     times[result["command"]].extend(result["times"])
                     cpu[result["command"]].append(result["user"] + result["system"])
         return {c: (statistics.median(times[c]), statistics.mean(cpu[c])) for c in commands}
@@ -399,7 +404,14 @@ class Bench:
                 t = time.perf_counter()
                 failed[name] += subprocess.run(argv, stderr=subprocess.DEVNULL).returncode != 0
                 out.append(time.perf_counter() - t)
-        ops = sum(int(w.communicate()[0].strip() or 0) for w in writers)
+        ops = 0
+        for w in writers:
+            written, errors = w.communicate()
+            if w.returncode != 0 or not written.strip():
+                sys.exit(f"bench: a load writer failed: {errors.strip()}")
+            ops += int(written)
+        if ops == 0:
+            sys.exit("bench: the load writers wrote nothing")
         q = lambda xs, p: sorted(xs)[min(len(xs) - 1, int(p * len(xs)))] * 1000
         self.row(f"probe under load ({ops // seconds} writes/s): p50", q(ours, 0.5),
                  q(peer, 0.5), "ms")

@@ -18,7 +18,10 @@ fn digest() -> String {
         ])
         .output()
         .unwrap();
-    stdout(&out).trim().to_owned()
+    let digest = stdout(&out).trim().to_owned();
+    // 20 bytes of SHA-1 are 28 characters of base64.
+    assert_eq!(digest.len(), 28, "openssl dgst: {out:?}");
+    digest
 }
 
 /// start-zookeeper in dynamic membership for pod `host` of a first ensemble of three.

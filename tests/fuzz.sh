@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 cargo +nightly fuzz build
-for target in $(cargo +nightly fuzz list); do
+targets=$(cargo +nightly fuzz list)
+[ -n "$targets" ] || { echo "fuzz: no targets in fuzz/" >&2; exit 1; }
+for target in $targets; do
     mkdir -p "fuzz/corpus/$target" "fuzz/seeds/$target"
     log="fuzz/corpus/$target.log"
     if ! cargo +nightly fuzz run "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
@@ -19,5 +21,9 @@ for target in $(cargo +nightly fuzz list); do
         exit 1
     fi
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    if [ "${execs:-0}" -eq 0 ]; then
+        echo "fuzz: $target ran no input (see $log)" >&2
+        exit 1
+    fi
     echo "fuzz: $target: $execs executions in ${seconds}s, no failure"
 done

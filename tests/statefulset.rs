@@ -456,11 +456,10 @@ fn nothing_is_left_behind() {
         assert!(names() >= 3);
         root = set.root.clone();
         // A failing test must clean up too: drop while unwinding from a panic.
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
             let _set = set;
             panic!("a failing test");
         }));
-        assert!(result.is_err());
         assert!(
             !std::path::Path::new(&format!("/proc/{pid1}")).exists(),
             "PID 1 still runs"

@@ -214,12 +214,14 @@ def checkov(path):
         report = json.load(f)
     reports = report if isinstance(report, list) else [report]
     failed = 0
+    passed = 0
     for r in reports:
         summary = r.get("summary", {})
         print(f"checkov {r.get('check_type')}: {summary.get('passed')} passed, "
               f"{summary.get('failed')} failed, {summary.get('skipped')} skipped, "
               f"{summary.get('parsing_errors')} parsing errors")
         failed += summary.get("parsing_errors", 0)
+        passed += summary.get("passed", 0)
         results = r.get("results", {})
         for check in results.get("failed_checks", []):
             failed += 1
@@ -232,6 +234,8 @@ def checkov(path):
             print(f"  skipped {check['check_id']} {check['resource']}: {reason}")
     if failed:
         sys.exit(f"manifest.py: checkov: {failed} failures")
+    if not passed:
+        sys.exit("manifest.py: checkov: no check passed: it read no resource")
 
 
 if __name__ == "__main__":

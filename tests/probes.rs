@@ -169,6 +169,16 @@ fn the_port_comes_from_zk_client_port_like_the_old_probe() {
             .env("ZK_CLIENT_PORT", zk.port.to_string()),
     );
     assert!(out.status.success(), "{}", stderr(&out));
+    // PORT given, the variable is not read, whatever it holds.
+    for command in ["zookeeper-ready", "zookeeper-metrics"] {
+        let out = output(
+            sandbox
+                .command(command)
+                .arg(zk.port.to_string())
+                .env("ZK_CLIENT_PORT", "1\n2"),
+        );
+        assert!(out.status.success(), "{command}: {}", stderr(&out));
+    }
 }
 
 #[test]

@@ -22,7 +22,11 @@ use fourlw::Server;
 /// The server and the time allowed, as both commands take them: `--host`, PORT (else
 /// `ZK_CLIENT_PORT`, else 2181) and `--timeout` in seconds.
 pub fn target(host: &OsStr, port: Option<&OsStr>, timeout: &OsStr) -> Result<(Server, Duration)> {
-    let env_port = std::env::var_os("ZK_CLIENT_PORT").filter(|port| !port.is_empty());
+    // The variable is read only when PORT is not given: then it is the port.
+    let env_port = match port {
+        Some(_) => None,
+        None => std::env::var_os("ZK_CLIENT_PORT").filter(|port| !port.is_empty()),
+    };
     let server = Server::from_args(
         Value::new(Origin::Flag("host"), host)?,
         port.map(|port| Value::new(Origin::Arg("PORT"), port))

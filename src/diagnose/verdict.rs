@@ -201,12 +201,14 @@ pub fn verdict(pod: &ThisPod, members: &[Member]) -> Vec<Problem> {
             (None, Some(mode)) => format!("mode {mode}"),
             (None, None) => "no answer".into(),
         };
+        // A pod's DNS name starts with the pod's name; an address names no pod.
+        let pod = match m.host.parse::<std::net::IpAddr>() {
+            Ok(_) => format!("the pod at {}", m.host),
+            Err(_) => m.host.split('.').next().unwrap_or(&m.host).to_owned(),
+        };
         problems.push(problem(
             format!("{} does not serve: {why}", m.host),
-            format!(
-                "kubectl logs and kubectl describe pod for {}",
-                m.host.split('.').next().unwrap_or(&m.host)
-            ),
+            format!("kubectl logs and kubectl describe pod for {pod}"),
         ));
     }
     problems
@@ -267,6 +269,16 @@ mod tests {
         assert_eq!(
             problems[0].problem,
             "zk-2.zk-hs does not serve: the client port 2181 is not open"
+        );
+        assert_eq!(
+            problems[0].fix,
+            "kubectl logs and kubectl describe pod for zk-2"
+        );
+        members[2].host = "10.1.2.3".into();
+        let problems = verdict(&pod(), &members);
+        assert_eq!(
+            problems[0].fix,
+            "kubectl logs and kubectl describe pod for the pod at 10.1.2.3"
         );
     }
 

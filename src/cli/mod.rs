@@ -141,8 +141,8 @@ pub fn main(args: Vec<OsString>) -> u8 {
     }
     // Called as zkpod (or any other name): the first argument is the command.
     let Some(first) = args.get(1) else {
-        let _ = write!(std::io::stderr(), "{}", usage());
-        return error::status::USAGE;
+        let no_command = Error::usage("no command given; `zkpod --help` lists them");
+        return finish("zkpod", Err(no_command));
     };
     let result = match first.to_str() {
         Some("-h" | "--help" | "help") => output::print(usage()).map(|()| 0),
@@ -200,12 +200,24 @@ fn parse(applet: &Applet, args: Vec<OsString>) -> Result<Option<ArgMatches>> {
         {
             output::print(err.render().to_string()).map(|()| None)
         }
-        Err(err) => {
-            let rendered = err.render().to_string();
-            let first = rendered.lines().next().unwrap_or("invalid arguments");
-            Err(Error::usage(first.strip_prefix("error: ").unwrap_or(first)))
-        }
+        Err(err) => Err(Error::usage(one_line(&err.render().to_string()))),
     }
+}
+
+/// clap's message as one line: its first, with the indented lines that follow a first line
+/// ending in `:` (the missing arguments' names), without usage or tips.
+fn one_line(rendered: &str) -> String {
+    let mut lines = rendered.lines();
+    let first = lines.next().unwrap_or("invalid arguments");
+    let mut message = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+    if message.ends_with(':') {
+        let named: Vec<&str> = lines
+            .take_while(|line| line.starts_with(' '))
+            .map(str::trim)
+            .collect();
+        message = format!("{} {}", message, named.join(", "));
+    }
+    message
 }
 
 /// The one place that reports: an error as one line `NAME: message` on stderr.
@@ -274,5 +286,17 @@ mod tests {
         assert_eq!(main(args(&["zkpod", "frobnicate"])), 2);
         assert_eq!(main(args(&["zkpod"])), 2);
         assert_eq!(main(args(&["zkpod", "ready", "--timeout", "soon"])), 2);
+    }
+
+    #[test]
+    fn a_missing_argument_is_named_on_the_one_line() {
+        for (name, missing) in [("supervise", "<COMMAND>"), ("install-links", "<DIR>")] {
+            let applet = APPLETS.iter().find(|a| a.name == name).unwrap();
+            let err = parse(applet, vec![OsString::from(name)])
+                .unwrap_err()
+                .to_string();
+            assert!(!err.contains('\n'), "{name}: {err}");
+            assert!(err.contains(missing), "{name}: {err}");
+        }
     }
 }

@@ -22,6 +22,9 @@ const MIN_SECONDS: f64 = 0.001;
 /// The longest: a day.
 const MAX_SECONDS: f64 = 86_400.0;
 
+/// The largest number ZooKeeper reads for a count or a time in milliseconds: a Java `int`.
+pub const JAVA_INT_MAX: u32 = i32::MAX as u32;
+
 /// Where a value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -90,6 +93,17 @@ impl<'a> Value<'a> {
             .ok()
             .filter(|n| *n >= min)
             .ok_or_else(|| self.bad(format_args!("is not a whole number of at least {min}")))
+    }
+
+    /// A whole number from `min` to `JAVA_INT_MAX`, as ZooKeeper reads it (a Java `int`).
+    pub fn java_int(&self, min: u32) -> Result<u32> {
+        let number = self.number(min)?;
+        if number > JAVA_INT_MAX {
+            return Err(self.bad(format_args!(
+                "is above {JAVA_INT_MAX}, the most ZooKeeper reads (a Java int)"
+            )));
+        }
+        Ok(number)
     }
 
     /// A TCP port, 1-65535.

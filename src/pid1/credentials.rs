@@ -8,6 +8,7 @@ use nix::unistd::{self, Gid, Group, Uid, User};
 
 use crate::cli::error::{Error, Result};
 use crate::cli::quote::quote;
+use crate::cli::values::Value;
 
 /// Who the child runs as.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,9 +25,15 @@ impl Credentials {
     /// `NAME`, `UID`, `NAME:GROUP`, `UID:GID`, `:GROUP` (as gosu reads them). A user given by
     /// number need not exist (random UIDs); one given by name must. Without a group, the
     /// user's primary group and its supplementary groups; with one, that group alone. An empty
-    /// user part means the current user, and keeps HOME. A name that does not exist is a bad
-    /// value (exit 2).
-    pub fn parse(spec: &str) -> Result<Credentials> {
+    /// user part means the current user, and keeps HOME; an empty spec is a mistake. A name
+    /// that does not exist is a bad value (exit 2), named by where it came from.
+    pub fn parse(given: Value) -> Result<Credentials> {
+        let spec = given.text;
+        if spec.is_empty() {
+            return Err(
+                given.bad("is empty: name a user (NAME, UID, NAME:GROUP, UID:GID or :GROUP)")
+            );
+        }
         let (user_part, group_part) = match spec.split_once(':') {
             Some((user, group)) => (user, Some(group)),
             None => (spec, None),
@@ -38,7 +45,11 @@ impl Credentials {
         } else {
             let entry = User::from_name(user_part).ok().flatten();
             Some(entry.ok_or_else(|| {
-                Error::usage(format!("--user: no user named {}", quote(user_part)))
+                Error::usage(format!(
+                    "{}: no user named {}",
+                    given.origin,
+                    quote(user_part)
+                ))
             })?)
         };
         let uid = match (&entry, user_part.parse::<u32>()) {
@@ -61,7 +72,11 @@ impl Credentials {
                         .ok()
                         .flatten()
                         .ok_or_else(|| {
-                            Error::usage(format!("--user: no group named {}", quote(group)))
+                            Error::usage(format!(
+                                "{}: no group named {}",
+                                given.origin,
+                                quote(group)
+                            ))
                         })?
                         .gid
                 }
@@ -91,18 +106,19 @@ impl Credentials {
     /// What `--user` means for this process: root drops to it; anyone else may only name
     /// themselves, which changes nothing (None). Naming someone else without root is refused
     /// at run time (exit 1).
-    pub fn for_child(spec: Option<&str>) -> Result<Option<Credentials>> {
-        let Some(spec) = spec else {
+    pub fn for_child(given: Option<Value>) -> Result<Option<Credentials>> {
+        let Some(given) = given else {
             return Ok(None);
         };
-        let credentials = Credentials::parse(spec)?;
+        let credentials = Credentials::parse(given)?;
         if Uid::effective().is_root() {
             return Ok(Some(credentials));
         }
         if credentials.uid != Uid::effective() || credentials.gid != Gid::effective() {
             return Err(Error::failed(format!(
-                "--user {}: switching users needs root, and this runs as uid {}",
-                quote(spec),
+                "{} {}: switching users needs root, and this runs as uid {}",
+                given.origin,
+                quote(given.text),
                 Uid::effective()
             )));
         }
@@ -122,30 +138,45 @@ impl Credentials {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::values::Origin;
+
+    fn parse(spec: &str) -> Result<Credentials> {
+        Credentials::parse(Value {
+            origin: Origin::Env("ZK_USER"),
+            text: spec,
+        })
+    }
 
     #[test]
     fn names_and_numbers() {
-        let root = Credentials::parse("root").unwrap();
+        let root = parse("root").unwrap();
         assert_eq!((root.uid.as_raw(), root.gid.as_raw()), (0, 0));
         assert_eq!(root.home, Some(PathBuf::from("/root")));
-        assert_eq!(Credentials::parse(":0").unwrap().home, None);
-        let by_number = Credentials::parse("0:0").unwrap();
+        assert_eq!(parse(":0").unwrap().home, None);
+        let by_number = parse("0:0").unwrap();
         assert_eq!(by_number.groups, vec![Gid::from_raw(0)]);
-        let nobody = Credentials::parse("65534").unwrap();
+        let nobody = parse("65534").unwrap();
         assert_eq!(nobody.uid.as_raw(), 65534);
-        let stranger = Credentials::parse("4242").unwrap();
+        let stranger = parse("4242").unwrap();
         assert_eq!((stranger.uid.as_raw(), stranger.gid.as_raw()), (4242, 0));
         assert_eq!(stranger.home, Some(PathBuf::from("/")));
-        let mixed = Credentials::parse("65534:root").unwrap();
+        let mixed = parse("65534:root").unwrap();
         assert_eq!((mixed.uid.as_raw(), mixed.gid.as_raw()), (65534, 0));
     }
 
     #[test]
     fn unknown_names_are_bad_values() {
         for bad in ["bogus-user-zkpod", "0day", "0:bogus-group-zkpod"] {
-            let err = Credentials::parse(bad).unwrap_err();
+            let err = parse(bad).unwrap_err();
             assert_eq!(err.code(), 2, "{bad}");
-            assert!(err.to_string().starts_with("--user: no "), "{bad}: {err}");
+            // Named by where the value came from.
+            assert!(err.to_string().starts_with("ZK_USER: no "), "{bad}: {err}");
         }
+        let err = parse("").unwrap_err();
+        assert_eq!(err.code(), 2);
+        assert!(
+            err.to_string().starts_with("ZK_USER: \"\" is empty"),
+            "{err}"
+        );
     }
 }

@@ -47,7 +47,10 @@ pub fn command() -> Command {
                 .long("user")
                 .value_name("USER")
                 .value_parser(value_parser!(OsString))
-                .help("Run COMMAND as this user: NAME, UID, NAME:GROUP or UID:GID (needs root)."),
+                .help(
+                    "Run COMMAND as this user: NAME, UID, NAME:GROUP, UID:GID, or :GROUP for \
+                     the current user with that group (needs root).",
+                ),
         )
         .arg(
             Arg::new("command")
@@ -69,7 +72,7 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
             .transpose()
     };
     let grace = value("grace")?.map(|v| v.seconds()).transpose()?;
-    let user = Credentials::for_child(value("user")?.map(|v| v.text))?;
+    let user = Credentials::for_child(value("user")?)?;
     let mut command = matches
         .get_many::<OsString>("command")
         .into_iter()

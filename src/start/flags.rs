@@ -15,11 +15,24 @@ use crate::cli::error::{Error, Result};
 use crate::cli::quote::quote;
 use crate::cli::values::{LogLevel, Origin, Value, is_host_name};
 
-/// A value and where it came from, for checks that involve several flags.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A value and where it came from, for checks that involve several flags and for errors
+/// found later. Templates see the value alone.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
 pub struct Given<T> {
     pub value: T,
+    #[serde(skip)]
     pub origin: Origin,
+}
+
+impl Given<String> {
+    /// The value as a `Value`, to be read further.
+    pub fn as_value(&self) -> Value<'_> {
+        Value {
+            origin: self.origin,
+            text: &self.value,
+        }
+    }
 }
 
 /// A further zoo.cfg line from `--extra`.
@@ -45,8 +58,8 @@ pub struct Flags {
     pub server_port: Option<Given<u16>>,
     pub election_port: Option<Given<u16>>,
     pub tick_time: Option<Given<u32>>,
-    pub init_limit: Option<u32>,
-    pub sync_limit: Option<u32>,
+    pub init_limit: Option<Given<u32>>,
+    pub sync_limit: Option<Given<u32>>,
     pub heap: Option<String>,
     pub max_client_cnxns: Option<u32>,
     pub snap_retain_count: Option<u32>,
@@ -61,13 +74,13 @@ pub struct Flags {
     pub hostname: Option<String>,
     pub domain: Option<String>,
     pub template_dir: Option<PathBuf>,
-    pub zk_home: Option<PathBuf>,
-    pub user: Option<String>,
+    pub zk_home: Option<Given<PathBuf>>,
+    pub user: Option<Given<String>>,
     pub grace: Option<Duration>,
     pub dry_run: bool,
     pub unsafe_start_empty: bool,
-    pub membership: Option<Membership>,
-    pub super_password_file: Option<PathBuf>,
+    pub membership: Option<Given<Membership>>,
+    pub super_password_file: Option<Given<PathBuf>>,
     /// `-- COMMAND ARGS…`
     pub command: Vec<OsString>,
 }
@@ -276,7 +289,7 @@ pub static FLAGS: &[Flag] = &[
         help: "The length of ZooKeeper's tick, in milliseconds: the unit of --init_limit and \
                --sync_limit, and of the session timeout defaults.",
         set: Set::One(|f, v| {
-            f.tick_time = given(v.number(1u32)?, &v);
+            f.tick_time = given(v.java_int(1)?, &v);
             Ok(())
         }),
     },
@@ -289,7 +302,7 @@ pub static FLAGS: &[Flag] = &[
         help: "Ticks a follower may take to connect to the leader and sync with it at start. \
                Raise it when the data set is large.",
         set: Set::One(|f, v| {
-            f.init_limit = Some(v.number(1u32)?);
+            f.init_limit = given(v.java_int(1)?, &v);
             Ok(())
         }),
     },
@@ -301,7 +314,7 @@ pub static FLAGS: &[Flag] = &[
         default_help: None,
         help: "Ticks a follower may lag behind the leader before it is dropped from the quorum.",
         set: Set::One(|f, v| {
-            f.sync_limit = Some(v.number(1u32)?);
+            f.sync_limit = given(v.java_int(1)?, &v);
             Ok(())
         }),
     },
@@ -327,7 +340,7 @@ pub static FLAGS: &[Flag] = &[
         help: "Connections one client IP address may hold open; 0 means no limit. Probes count \
                too.",
         set: Set::One(|f, v| {
-            f.max_client_cnxns = Some(v.number(0u32)?);
+            f.max_client_cnxns = Some(v.java_int(0)?);
             Ok(())
         }),
     },
@@ -339,7 +352,7 @@ pub static FLAGS: &[Flag] = &[
         default_help: None,
         help: "Snapshots (and their transaction logs) kept when purging; at least 3.",
         set: Set::One(|f, v| {
-            f.snap_retain_count = Some(v.number(3u32)?);
+            f.snap_retain_count = Some(v.java_int(3)?);
             Ok(())
         }),
     },
@@ -352,7 +365,7 @@ pub static FLAGS: &[Flag] = &[
         help: "Hours between purges of old snapshots and transaction logs; 0 never purges, and \
                the volume fills up over time.",
         set: Set::One(|f, v| {
-            f.purge_interval = Some(v.number(0u32)?);
+            f.purge_interval = Some(v.java_int(0)?);
             Ok(())
         }),
     },
@@ -364,7 +377,7 @@ pub static FLAGS: &[Flag] = &[
         default_help: Some("2 × --tick_time"),
         help: "The shortest session timeout a client may ask for, in milliseconds.",
         set: Set::One(|f, v| {
-            f.min_session_timeout = given(v.number(1u32)?, &v);
+            f.min_session_timeout = given(v.java_int(1)?, &v);
             Ok(())
         }),
     },
@@ -376,7 +389,7 @@ pub static FLAGS: &[Flag] = &[
         default_help: Some("20 × --tick_time"),
         help: "The longest session timeout a client may ask for, in milliseconds.",
         set: Set::One(|f, v| {
-            f.max_session_timeout = given(v.number(1u32)?, &v);
+            f.max_session_timeout = given(v.java_int(1)?, &v);
             Ok(())
         }),
     },
@@ -487,7 +500,7 @@ pub static FLAGS: &[Flag] = &[
         help: "The ZooKeeper installation to run: an unpacked release (bin/, lib/) or a \
                directory of jars such as Debian's /usr/share/java.",
         set: Set::One(|f, v| {
-            f.zk_home = Some(v.path()?);
+            f.zk_home = given(v.path()?, &v);
             Ok(())
         }),
     },
@@ -497,12 +510,13 @@ pub static FLAGS: &[Flag] = &[
         value_name: "USER",
         default: None,
         default_help: None,
-        help: "Run the server as this user: NAME, UID, NAME:GROUP or UID:GID. Started as root, \
+        help: "Run the server as this user: NAME, UID, NAME:GROUP, UID:GID, or :GROUP (the \
+               current user with that group). Started as root, \
                zkpod gives it the data, data-log and log directories and drops to it \
                (supplementary groups, group, user; HOME from its passwd entry). Otherwise it \
                must name the current user.",
         set: Set::One(|f, v| {
-            f.user = Some(v.text.to_owned());
+            f.user = given(v.text.to_owned(), &v);
             Ok(())
         }),
     },
@@ -544,7 +558,7 @@ pub static FLAGS: &[Flag] = &[
                itself after it starts, and `zkpod leave` (the preStop hook) takes a pod out. \
                Needs the super user's password (ZK_SUPER_PASSWORD or --super_password_file).",
         set: Set::One(|f, v| {
-            f.membership = Some(Membership::parse(&v)?);
+            f.membership = given(Membership::parse(&v)?, &v);
             Ok(())
         }),
     },
@@ -558,7 +572,7 @@ pub static FLAGS: &[Flag] = &[
                dynamic membership needs it to add and remove servers. It reaches the server \
                through a file only its user can read, never a command line or a log.",
         set: Set::One(|f, v| {
-            f.super_password_file = Some(v.path()?);
+            f.super_password_file = given(v.path()?, &v);
             Ok(())
         }),
     },
@@ -947,10 +961,16 @@ pub mod tests {
 
     #[test]
     fn zk_home_falls_back_to_zookeeper_home() {
+        let home = |path: &str, variable| {
+            Some(Given {
+                value: PathBuf::from(path),
+                origin: Origin::Env(variable),
+            })
+        };
         let flags = parse_args(&[], &[("ZOOKEEPER_HOME", "/zk")]).unwrap();
-        assert_eq!(flags.zk_home, Some(PathBuf::from("/zk")));
+        assert_eq!(flags.zk_home, home("/zk", "ZOOKEEPER_HOME"));
         let flags = parse_args(&[], &[("ZOOKEEPER_HOME", "/zk"), ("ZK_HOME", "/a")]).unwrap();
-        assert_eq!(flags.zk_home, Some(PathBuf::from("/a")));
+        assert_eq!(flags.zk_home, home("/a", "ZK_HOME"));
     }
 
     #[test]

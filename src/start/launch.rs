@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use super::flags::Given;
 use super::settings::{Launch, Settings};
 use crate::cli::error::{Error, Result};
 
@@ -40,11 +41,15 @@ pub struct Installation {
 impl Installation {
     /// `--zk_home` (or `ZK_HOME`, `ZOOKEEPER_HOME`) when given; else the upstream layout
     /// under /opt/zookeeper, else Debian's package.
-    pub fn find(zk_home: Option<&Path>) -> Result<Installation> {
-        if let Some(home) = zk_home {
+    pub fn find(zk_home: Option<&Given<PathBuf>>) -> Result<Installation> {
+        if let Some(Given {
+            value: home,
+            origin,
+        }) = zk_home
+        {
             return Installation::at(home).ok_or_else(|| {
                 Error::failed(format!(
-                    "--zk_home {}: no ZooKeeper there (expected lib/*.jar, or zookeeper.jar \
+                    "{origin} {}: no ZooKeeper there (expected lib/*.jar, or zookeeper.jar \
                      with its log4j binding)",
                     home.display()
                 ))
@@ -209,8 +214,17 @@ pub fn java_args(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::values::Origin;
     use crate::start::settings::tests::parse;
     use std::fs;
+
+    /// `home` as `ZK_HOME` gives it.
+    fn given(home: &Path) -> Given<PathBuf> {
+        Given {
+            value: home.to_owned(),
+            origin: Origin::Env("ZK_HOME"),
+        }
+    }
 
     fn tree(name: &str, files: &[&str]) -> PathBuf {
         let root = crate::testing::scratch_dir(&format!("launch-{name}"));
@@ -234,7 +248,7 @@ mod tests {
                 "lib/netty-3.10.5.Final.jar",
             ],
         );
-        let found = Installation::find(Some(&home)).unwrap();
+        let found = Installation::find(Some(&given(&home))).unwrap();
         assert_eq!(found.logging, Logging::Log4j);
         let names: Vec<String> = found.jars.iter().map(|j| file_name(j)).collect();
         assert_eq!(
@@ -260,7 +274,7 @@ mod tests {
                 "lib/logback-core-1.2.13.jar",
             ],
         );
-        let found = Installation::find(Some(&home)).unwrap();
+        let found = Installation::find(Some(&given(&home))).unwrap();
         assert_eq!(found.logging, Logging::Logback);
         assert_eq!(found.jars.len(), 4);
         assert!(!found.has_prometheus_provider());
@@ -270,8 +284,9 @@ mod tests {
     #[test]
     fn a_home_without_zookeeper_is_an_error() {
         let home = tree("empty", &["README"]);
-        let err = Installation::find(Some(&home)).unwrap_err();
-        assert!(err.to_string().starts_with("--zk_home"), "{err}");
+        let err = Installation::find(Some(&given(&home))).unwrap_err();
+        // Named by where the value came from.
+        assert!(err.to_string().starts_with("ZK_HOME /"), "{err}");
         fs::remove_dir_all(home).unwrap();
     }
 

@@ -77,7 +77,11 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
         spawn_join(matches);
     }
     crate::info!("starting {}", plan.command_line());
-    let user = settings.launch.user.as_deref();
+    let user = settings
+        .launch
+        .user
+        .as_ref()
+        .map(|user| user.value.as_str());
     become_supervisor(
         Child {
             user: plan.user,

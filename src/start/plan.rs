@@ -8,6 +8,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::empty_disk;
+use super::flags::Given;
 use super::identity::{Identity, Member};
 use super::launch::{self, Installation};
 use super::render::{self, ConfigFiles, File, Servers};
@@ -83,17 +84,18 @@ pub fn plan(settings: &Settings, identity: &Identity, servers: &Servers) -> Resu
             },
         },
     };
-    let user = Credentials::for_child(settings.launch.user.as_deref())?;
+    let user = Credentials::for_child(settings.launch.user.as_ref().map(Given::as_value))?;
     let (program, args) = match settings.launch.command.split_first() {
         Some((program, args)) => (program.clone(), args.to_vec()),
         None => {
-            let installation = Installation::find(settings.launch.zk_home.as_deref())?;
-            if settings.admin.prometheus_port.is_some() && !installation.has_prometheus_provider() {
-                return Err(Error::failed(
-                    "--prometheus_port: this ZooKeeper has no zookeeper-prometheus-metrics jar \
-                     (3.6+ releases have it in lib/); zookeeper-metrics --listen serves \
-                     Prometheus without it",
-                ));
+            let installation = Installation::find(settings.launch.zk_home.as_ref())?;
+            let prometheus = settings.admin.prometheus_port.as_ref();
+            if let Some(port) = prometheus.filter(|_| !installation.has_prometheus_provider()) {
+                return Err(Error::failed(format!(
+                    "{}: this ZooKeeper has no zookeeper-prometheus-metrics jar (3.6+ releases \
+                     have it in lib/); zookeeper-metrics --listen serves Prometheus without it",
+                    port.origin
+                )));
             }
             let java = launch::find_java(&settings.launch)?;
             (

@@ -11,7 +11,7 @@ use serde::Serialize;
 pub use super::flags::Membership;
 use super::flags::{Extra, Flags, Given};
 use crate::cli::error::{Error, Result};
-use crate::cli::values::LogLevel;
+use crate::cli::values::{JAVA_INT_MAX, LogLevel, Origin};
 
 /// Voting servers when neither --servers nor --ensemble says.
 const DEFAULT_SERVERS: u32 = 1;
@@ -118,7 +118,7 @@ pub struct Tuning {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Admin {
     pub server: Option<AdminServer>,
-    pub prometheus_port: Option<u16>,
+    pub prometheus_port: Option<Given<u16>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -150,8 +150,8 @@ pub struct Entry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Launch {
     pub heap: String,
-    pub zk_home: Option<PathBuf>,
-    pub user: Option<String>,
+    pub zk_home: Option<Given<PathBuf>>,
+    pub user: Option<Given<String>>,
     pub grace: Option<Duration>,
     /// `-- CMD ARGS…`: run this instead of ZooKeeper.
     pub command: Vec<OsString>,
@@ -184,11 +184,14 @@ impl std::fmt::Debug for Secret {
 /// The super user's password, where dynamic membership needs one: from --super_password_file
 /// (its one line), else ZK_SUPER_PASSWORD.
 pub fn super_password(
-    file: Option<&std::path::Path>,
+    file: Option<&Given<PathBuf>>,
     env: &dyn Fn(&str) -> Option<OsString>,
 ) -> Result<Option<Secret>> {
     let (text, origin) = match file {
-        Some(path) => {
+        Some(Given {
+            value: path,
+            origin,
+        }) => {
             // A password is short: a bound, so that /dev/zero or a log file cannot eat memory.
             const MAX: u64 = 4096;
             let mut bytes = Vec::new();
@@ -197,27 +200,24 @@ pub fn super_password(
                     std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX + 1), &mut bytes)
                 })
                 .map_err(|err| {
-                    Error::usage(format!(
-                        "--super_password_file: cannot read {}: {err}",
-                        path.display()
-                    ))
+                    Error::usage(format!("{origin}: cannot read {}: {err}", path.display()))
                 })?;
             if bytes.len() as u64 > MAX {
                 return Err(Error::usage(format!(
-                    "--super_password_file: {} is over {MAX} bytes: not a password",
+                    "{origin}: {} is over {MAX} bytes: not a password",
                     path.display()
                 )));
             }
             let text = String::from_utf8(bytes)
-                .map_err(|_| Error::usage("--super_password_file: the password is not UTF-8"))?;
-            (text, "--super_password_file")
+                .map_err(|_| Error::usage(format!("{origin}: the password is not UTF-8")))?;
+            (text, *origin)
         }
         None => match env("ZK_SUPER_PASSWORD").filter(|v| !v.is_empty()) {
             Some(value) => (
                 value
                     .into_string()
                     .map_err(|_| Error::usage("ZK_SUPER_PASSWORD: the password is not UTF-8"))?,
-                "ZK_SUPER_PASSWORD",
+                Origin::Env("ZK_SUPER_PASSWORD"),
             ),
             None => return Ok(None),
         },
@@ -277,15 +277,18 @@ impl Settings {
                     .collect::<Vec<_>>()
             })
             .collect();
-        let membership = set(flags.membership);
+        let Given {
+            value: membership,
+            origin: membership_origin,
+        } = set(flags.membership.clone());
         let super_password = match membership {
             Membership::Static => None,
             Membership::Dynamic => Some(
-                super_password(flags.super_password_file.as_deref(), env)?.ok_or_else(|| {
-                    Error::usage(
-                        "--membership=dynamic needs the super user's password: set \
-                         ZK_SUPER_PASSWORD (from a Secret) or --super_password_file",
-                    )
+                super_password(flags.super_password_file.as_ref(), env)?.ok_or_else(|| {
+                    Error::usage(format!(
+                        "{membership_origin}=dynamic needs the super user's password: set \
+                         ZK_SUPER_PASSWORD (from a Secret) or --super_password_file"
+                    ))
                 })?,
             ),
         };
@@ -329,7 +332,7 @@ impl Settings {
                     address: set(flags.admin_address),
                     port: port.value,
                 }),
-                prometheus_port: flags.prometheus_port.as_ref().map(|p| p.value),
+                prometheus_port: flags.prometheus_port.clone(),
             },
             policy,
             log_level: set(flags.log_level),
@@ -377,10 +380,30 @@ fn tuning(flags: &Flags, tick: &Given<u32>) -> Result<Tuning> {
             min.origin, min.value, max.value, max.origin
         )));
     }
+    // ZooKeeper counts these times in a Java int: one past it would wrap to a negative time.
+    if max.value > JAVA_INT_MAX {
+        return Err(Error::usage(format!(
+            "{}{max_note}: the maximum session timeout {} ms is above {JAVA_INT_MAX} ms, the \
+             most ZooKeeper counts; give --max_session_timeout",
+            max.origin, max.value
+        )));
+    }
+    let init_limit = set(flags.init_limit.clone());
+    let sync_limit = set(flags.sync_limit.clone());
+    for limit in [&init_limit, &sync_limit] {
+        let time = u64::from(limit.value) * u64::from(tick.value);
+        if time > u64::from(JAVA_INT_MAX) {
+            return Err(Error::usage(format!(
+                "{}: {} ticks of {} ms ({}) make {time} ms, above {JAVA_INT_MAX} ms, the most \
+                 ZooKeeper counts",
+                limit.origin, limit.value, tick.value, tick.origin
+            )));
+        }
+    }
     Ok(Tuning {
         tick_time: tick.value,
-        init_limit: set(flags.init_limit),
-        sync_limit: set(flags.sync_limit),
+        init_limit: init_limit.value,
+        sync_limit: sync_limit.value,
         max_client_cnxns: set(flags.max_client_cnxns),
         min_session_timeout: min.value,
         max_session_timeout: max.value,
@@ -445,7 +468,7 @@ fn ensemble(flags: &Flags) -> Result<Ensemble> {
         members,
         observers: observers.value,
         myid_offset: myid_offset.value,
-        dynamic: flags.membership == Some(Membership::Dynamic),
+        dynamic: flags.membership.as_ref().map(|m| m.value) == Some(Membership::Dynamic),
     };
     // Every id must fit ZooKeeper's 1-255, with no arithmetic that could wrap.
     let size = match &ensemble.members {
@@ -455,11 +478,26 @@ fn ensemble(flags: &Flags) -> Result<Ensemble> {
     let last_id = size.and_then(|size| myid_offset.value.checked_add(size.checked_sub(1)?));
     let standalone = size == Some(1) && !ensemble.dynamic;
     if !standalone && last_id.is_none_or(|last| last > MAX_MYID) {
-        let origin = match (&flags.ensemble, &flags.servers) {
-            (Some(named), _) => named.origin,
-            (None, Some(servers)) if myid_offset.value <= 1 => servers.origin,
-            _ => myid_offset.origin,
+        // The largest of the numbers that add up is the one to name.
+        let parts = match (&flags.ensemble, &ensemble.members) {
+            (Some(named), _) => vec![(named.value.len() as u64, named.origin)],
+            (None, Members::Counted { voters }) => {
+                let servers = flags
+                    .servers
+                    .as_ref()
+                    .map_or(Origin::Flag("servers"), |s| s.origin);
+                vec![
+                    (u64::from(*voters), servers),
+                    (u64::from(observers.value), observers.origin),
+                ]
+            }
+            (None, Members::Named { .. }) => vec![],
         };
+        let origin = parts
+            .into_iter()
+            .chain([(u64::from(myid_offset.value), myid_offset.origin)])
+            .max_by_key(|&(value, _)| value)
+            .map_or(myid_offset.origin, |(_, origin)| origin);
         return Err(Error::usage(format!(
             "{origin}: the myids would run from {} past {MAX_MYID} (--myid_offset {} + {} \
              members); ZooKeeper takes 1-{MAX_MYID}",
@@ -631,10 +669,39 @@ pub mod tests {
             ("snap_retain_count", "2"),
             ("max_client_cnxns", "-1"),
             ("tick_time", "99999999999999999999"),
+            ("tick_time", "2147483648"),
+            ("max_client_cnxns", "2147483648"),
+            ("purge_interval", "4294967295"),
         ] {
             let message = error(&[(name, bad)]);
             assert!(message.starts_with(&format!("--{name}:")), "{message}");
         }
+        // Times ZooKeeper counts in a Java int, made of several flags, must fit one too.
+        const T1: (&str, &str) = ("min_session_timeout", "1");
+        const T2: (&str, &str) = ("max_session_timeout", "2000");
+        for (pairs, named) in [
+            (
+                &[("tick_time", "2147483647")][..],
+                "--tick_time (20 × tick_time)",
+            ),
+            (&[("tick_time", "300000000"), T1, T2][..], "--init_limit"),
+            (
+                &[
+                    ("tick_time", "300000000"),
+                    T1,
+                    T2,
+                    ("init_limit", "1"),
+                    ("sync_limit", "8"),
+                ][..],
+                "--sync_limit",
+            ),
+        ] {
+            let message = error(pairs);
+            assert!(message.starts_with(named), "{pairs:?}: {message}");
+            assert!(message.contains("2147483647"), "{pairs:?}: {message}");
+        }
+        let most = [("tick_time", "1"), ("max_client_cnxns", "2147483647")];
+        assert_eq!(flags(&most).tuning.max_client_cnxns, 2_147_483_647);
         let s = flags(&[("max_client_cnxns", "0")]);
         assert_eq!(
             s.tuning.max_client_cnxns, 0,
@@ -644,15 +711,34 @@ pub mod tests {
 
     #[test]
     fn ensemble_arithmetic_never_wraps() {
-        for pairs in [
-            &[("servers", "3"), ("myid_offset", "4294967295")][..],
-            &[("servers", "3"), ("observers", "4294967295")][..],
-            &[("servers", "4294967295"), ("observers", "4294967295")][..],
-            &[("servers", "256")][..],
-            &[("servers", "3"), ("myid_offset", "254")][..],
+        // Each names the flag whose number takes the ids past 255.
+        for (pairs, named) in [
+            (
+                &[("servers", "3"), ("myid_offset", "4294967295")][..],
+                "--myid_offset",
+            ),
+            (
+                &[("servers", "3"), ("observers", "4294967295")][..],
+                "--observers",
+            ),
+            (
+                &[("servers", "4294967295"), ("observers", "4294967295")][..],
+                "--observers",
+            ),
+            (&[("servers", "256")][..], "--servers"),
+            (
+                &[("servers", "3"), ("myid_offset", "254")][..],
+                "--myid_offset",
+            ),
+            (&[("observers", "300")][..], "--observers"),
+            (
+                &[("ensemble", "a;b"), ("myid_offset", "255")][..],
+                "--myid_offset",
+            ),
         ] {
             let message = error(pairs);
             assert!(message.contains("1-255"), "{pairs:?}: {message}");
+            assert!(message.starts_with(named), "{pairs:?}: {message}");
         }
         assert_eq!(
             flags(&[("servers", "3"), ("myid_offset", "253")])

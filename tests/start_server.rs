@@ -174,6 +174,13 @@ fn prometheus_port_needs_the_provider_jar() {
         "{}",
         stderr(&out)
     );
+    let out = output(sandbox.start().env("ZK_PROMETHEUS_PORT", "7000"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("start-zookeeper: ZK_PROMETHEUS_PORT: this ZooKeeper has no"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!sandbox.path("conf").exists());
 
     // A release that has it (its layout is all that is looked at here).

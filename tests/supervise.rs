@@ -459,6 +459,18 @@ fn bad_grace_and_unknown_users_are_refused() {
         assert_eq!(out.status.code(), Some(2), "start-zookeeper --user {user}");
         assert_eq!(stderr(&out), format!("start-zookeeper: {message}"));
     }
+    // From the variable, the message names the variable.
+    let out = output(
+        sandbox
+            .start()
+            .env("ZK_USER", "bogus-zkpod-user")
+            .args(["--", "true"]),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "start-zookeeper: ZK_USER: no user named \"bogus-zkpod-user\"\n"
+    );
     assert!(
         !sandbox.path("conf").exists(),
         "a bad --user writes nothing"

@@ -25,15 +25,10 @@ impl Credentials {
     /// `NAME`, `UID`, `NAME:GROUP`, `UID:GID`, `:GROUP` (as gosu reads them). A user given by
     /// number need not exist (random UIDs); one given by name must. Without a group, the
     /// user's primary group and its supplementary groups; with one, that group alone. An empty
-    /// user part means the current user, and keeps HOME; an empty spec is a mistake. A name
-    /// that does not exist is a bad value (exit 2), named by where it came from.
+    /// user part (`:GROUP`, or nothing) means the current user, and keeps HOME. A name that
+    /// does not exist is a bad value (exit 2), named by where it came from.
     pub fn parse(given: Value) -> Result<Credentials> {
         let spec = given.text;
-        if spec.is_empty() {
-            return Err(
-                given.bad("is empty: name a user (NAME, UID, NAME:GROUP, UID:GID or :GROUP)")
-            );
-        }
         let (user_part, group_part) = match spec.split_once(':') {
             Some((user, group)) => (user, Some(group)),
             None => (spec, None),
@@ -172,11 +167,5 @@ mod tests {
             // Named by where the value came from.
             assert!(err.to_string().starts_with("ZK_USER: no "), "{bad}: {err}");
         }
-        let err = parse("").unwrap_err();
-        assert_eq!(err.code(), 2);
-        assert!(
-            err.to_string().starts_with("ZK_USER: \"\" is empty"),
-            "{err}"
-        );
     }
 }

@@ -141,8 +141,9 @@ pub fn main(args: Vec<OsString>) -> u8 {
     }
     // Called as zkpod (or any other name): the first argument is the command.
     let Some(first) = args.get(1) else {
-        let no_command = Error::usage("no command given; `zkpod --help` lists them");
-        return finish("zkpod", Err(no_command));
+        // No command at all: the list of them, as `zkpod --help` prints it.
+        let _ = write!(std::io::stderr(), "{}", usage());
+        return error::status::USAGE;
     };
     let result = match first.to_str() {
         Some("-h" | "--help" | "help") => output::print(usage()).map(|()| 0),

@@ -378,6 +378,10 @@ ready() { # CONTAINER [SECONDS]
     # shellcheck disable=SC2086 # the probe's words
     wait_probe "$1" "${2:-120}" "$READINESS_TIMEOUT" $READINESS
 }
+started() { # CONTAINER [SECONDS]
+    # shellcheck disable=SC2086
+    wait_probe "$1" "${2:-120}" "$STARTUP_TIMEOUT" $STARTUP
+}
 alive() { # CONTAINER [SECONDS]
     # shellcheck disable=SC2086
     wait_probe "$1" "${2:-120}" "$LIVENESS_TIMEOUT" $LIVENESS
@@ -449,9 +453,10 @@ standalone() { # MODE
     fi
     # The image's own entrypoint and defaults, without a command.
     "${run[@]}" "$IMAGE" >/dev/null
+    started "$name" 60 || fail "$name: startup probe ($STARTUP)"
     alive "$name" 60 || fail "$name: liveness probe ($LIVENESS)"
     ready "$name" 60 || fail "$name: readiness probe ($READINESS)"
-    ok "$name: liveness ($LIVENESS) and readiness ($READINESS) through podman exec"
+    ok "$name: startup ($STARTUP), liveness ($LIVENESS) and readiness ($READINESS) through podman exec"
     processes "$name" "$mode"
     if [ "$mode" = hardened ]; then
         ! podman exec "$name" sh -c true 2>/dev/null || fail "$name has a shell"

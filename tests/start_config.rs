@@ -606,3 +606,99 @@ fn install_links_creates_the_three_names() {
     assert!(err.ends_with("no\\ndir\" is not a directory\n"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+/// A list in a manifest's flow style (`["a", "b"]`) on the first `command:` line after `key:`.
+fn manifest_list(manifest: &str, key: &str) -> Vec<String> {
+    let at = manifest
+        .find(&format!("{key}:"))
+        .unwrap_or_else(|| panic!("no {key}"));
+    let line = manifest[at..]
+        .lines()
+        .find(|l| l.trim_start().starts_with("command:"))
+        .unwrap();
+    let list = line.split_once('[').unwrap().1.split_once(']').unwrap().0;
+    list.split(',')
+        .map(|w| w.trim().trim_matches('"').to_string())
+        .collect()
+}
+
+/// The `env:` of the manifest's container: each `- name:` and the `value:` after it.
+fn manifest_env(manifest: &str) -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    let mut lines = manifest.lines().map(str::trim);
+    while let Some(line) = lines.next() {
+        if let Some(name) = line.strip_prefix("- name: ")
+            && let Some(value) = lines.next().and_then(|l| l.strip_prefix("value: "))
+            && name.starts_with("ZK_")
+        {
+            env.push((name.to_owned(), value.trim_matches('"').to_owned()));
+        }
+    }
+    env
+}
+
+#[test]
+fn the_dynamic_manifest_matches_the_binary() {
+    let manifest = include_str!("../docker/zookeeper-dynamic.yaml");
+    let sandbox = Sandbox::new("dynamic-manifest");
+    let env = manifest_env(manifest);
+    assert!(
+        env.iter()
+            .any(|(name, value)| name == "ZK_MEMBERSHIP" && value == "dynamic")
+    );
+    // The pod's environment, with the Secret's file and the volumes moved into the sandbox.
+    let password = sandbox.path("password");
+    fs::write(&password, "secret-for-tests\n").unwrap();
+    let moved = |name: &str, value: &str| match name {
+        "ZK_SUPER_PASSWORD_FILE" => password.display().to_string(),
+        _ if value.starts_with('/') => sandbox.path(&value[1..]).display().to_string(),
+        _ => value.to_owned(),
+    };
+    let with_env = |cmd: &mut std::process::Command| {
+        for (name, value) in &env {
+            cmd.env(name, moved(name, value));
+        }
+    };
+
+    let command = manifest_list(manifest, "containers");
+    assert_eq!(command, ["start-zookeeper"]);
+    let mut start = sandbox.command("start-zookeeper");
+    with_env(&mut start);
+    start.args([
+        "--dry_run",
+        "--hostname=zk-0",
+        "--domain=zk-hs.default.svc.cluster.local",
+    ]);
+    let out = output(&mut start);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = stdout(&out);
+    assert!(page.contains("reconfigEnabled=true\n"), "{page}");
+    assert!(page.contains("server.3=zk-2.zk-hs.default.svc.cluster.local:2888:3888:"));
+
+    // The probes and the preStop hook name commands and flags the binary accepts: against a
+    // closed port (in place of the client port) a probe reports the server unhealthy (1), not
+    // a usage error (2).
+    let closed = free_port().to_string();
+    for probe in ["startupProbe", "livenessProbe", "readinessProbe"] {
+        let words = manifest_list(manifest, probe);
+        assert_eq!(words[0], "zookeeper-ready", "{probe}: {words:?}");
+        assert_eq!(
+            words.last().map(String::as_str),
+            Some("2181"),
+            "{probe}: {words:?}"
+        );
+        let mut cmd = sandbox.command("zookeeper-ready");
+        with_env(&mut cmd);
+        cmd.args(&words[1..words.len() - 1]).arg(&closed);
+        let out = output(&mut cmd);
+        assert_eq!(out.status.code(), Some(1), "{probe}: {}", stderr(&out));
+    }
+    let pre_stop = manifest_list(manifest, "preStop");
+    assert_eq!(pre_stop[..2], ["zkpod", "leave"], "{pre_stop:?}");
+    let out = output(
+        std::process::Command::new(ZKPOD)
+            .args(&pre_stop[1..])
+            .arg("--help"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}

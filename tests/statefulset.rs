@@ -350,7 +350,7 @@ fn manifest_command(manifest: &str) -> Vec<String> {
         .collect()
 }
 
-/// The exec command of a probe (`livenessProbe`, `readinessProbe`), as a list.
+/// The exec command of a probe (`startupProbe`, `livenessProbe`, `readinessProbe`), as a list.
 fn probe_command(manifest: &str, probe: &str) -> Vec<String> {
     let at = manifest
         .find(&format!("{probe}:"))
@@ -414,7 +414,7 @@ fn the_manifest_matches_the_binary() {
 
     // The probes name commands and flags the binary accepts: against a closed port they
     // report the server unhealthy (1), not a usage error (2).
-    for probe in ["livenessProbe", "readinessProbe"] {
+    for probe in ["startupProbe", "livenessProbe", "readinessProbe"] {
         let words = probe_command(manifest, probe);
         assert_eq!(words[0], "zookeeper-ready", "{probe}: {words:?}");
         let mut cmd = std::process::Command::new(set.command_path("zookeeper-ready"));
@@ -428,6 +428,8 @@ fn the_manifest_matches_the_binary() {
         "liveness must not need a quorum"
     );
     assert!(probe_command(manifest, "readinessProbe").contains(&"--serving".to_string()));
+    // Started means alive: the startup probe asks what liveness asks, and nothing more.
+    assert_eq!(probe_command(manifest, "startupProbe"), liveness);
     assert!(manifest.contains("podManagementPolicy: Parallel"));
     assert!(manifest.contains("publishNotReadyAddresses: true"));
 }

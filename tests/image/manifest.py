@@ -8,9 +8,11 @@
   manifest.py checkov REPORT       read checkov's JSON report: no failure, and every skipped check
                                    has a reason
 
-Anything in the pod that the container test cannot reproduce (a capability added, a hostPath,
-a seccomp profile from a file, ...) is an error here, so that the test never passes while
-ignoring a setting of the manifest.
+A security setting or volume that the container test cannot reproduce (a capability added, a
+hostPath, a seccomp profile from a file, ...) is an error here, so that the test never passes
+while ignoring one. What only Kubernetes does is not reproduced: scheduling (affinity, pod
+management), resource requests, lifecycle hooks, and when and how often probes run (the test
+runs each probe's command until it passes).
 """
 
 import json
@@ -56,7 +58,6 @@ def probe(container, name):
     return {
         "command": p["exec"]["command"],
         "timeout": p.get("timeoutSeconds", 1),
-        "delay": p.get("initialDelaySeconds", 0),
     }
 
 
@@ -75,7 +76,8 @@ def shell(path):
     if c.get("args"):
         sys.exit("manifest.py: args are not supported, only command")
     out["COMMAND_JSON"] = json.dumps(c["command"])
-    for name, var in [("readinessProbe", "READINESS"), ("livenessProbe", "LIVENESS")]:
+    for name, var in [("startupProbe", "STARTUP"), ("readinessProbe", "READINESS"),
+                      ("livenessProbe", "LIVENESS")]:
         p = probe(c, name)
         out[var] = shlex.join(p["command"])
         out[var + "_TIMEOUT"] = p["timeout"]

@@ -233,10 +233,29 @@ fn scale_up_then_down_keeps_every_write() {
     start_and_wait(&mut set, &[0, 1]);
     wait_participants(&set, 0, &[1, 2, 3, 4, 5]);
 
-    // 5 → 3: preStop then TERM, for zk-4, then zk-3.
-    for i in [4, 3] {
-        let out = leave(&set, i, "60");
+    // 5 → 3: the StatefulSet (Parallel pod management) deletes zk-4 and zk-3 at once, so
+    // both preStop hooks run together: one removal waits for the other. Then TERM.
+    let args = set.zkpod_args("leave", &["--timeout", "60"]);
+    let leaving: Vec<_> = [4, 3]
+        .map(|i| {
+            let child = set
+                .exec_command(i, &args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            (i, child)
+        })
+        .into_iter()
+        .collect();
+    for (i, child) in leaving {
+        let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "leave zk-{i}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("server {} left the ensemble", i + 1)),
+            "zk-{i}: {}",
+            stderr(&out)
+        );
         assert_eq!(set.stop(i), Some(143));
     }
     wait_participants(&set, 0, &[1, 2, 3]);

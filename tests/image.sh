@@ -175,7 +175,7 @@ linters() {
 
 lint() {
     linters
-    "$LINT/hadolint" "$DOCKERFILE" || fail "hadolint $DOCKERFILE"
+    "$LINT/hadolint" --failure-threshold style "$DOCKERFILE" || fail "hadolint $DOCKERFILE"
     ok "hadolint $("$LINT/hadolint" --version | grep -o '[0-9.]*$'): $DOCKERFILE"
 
     local version manifest

@@ -69,7 +69,8 @@ pub fn spawn(child: &Child) -> Result<Pid> {
 
     let (read_end, write_end) = pipe2(OFlag::O_CLOEXEC)
         .map_err(|err| Error::failed(format!("cannot run {name}: pipe: {err}")))?;
-    // SAFETY: zkpod is single-threaded here; the child makes only system calls and exits.
+    // SAFETY: the child makes only system calls (no allocation, no lock) until it execs or
+    // exits, so another thread (a name lookup left running) cannot leave it stuck.
     match unsafe { fork() } {
         Err(err) => Err(Error::failed(format!("cannot run {name}: fork: {err}"))),
         Ok(ForkResult::Child) => {

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use crate::cli::error::{Error, Result};
@@ -216,25 +217,67 @@ pub fn resolve(
     if let Ok(ip) = host.parse::<std::net::IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, server.port)]);
     }
-    let (sender, receiver) = std::sync::mpsc::channel();
-    let (name, port) = (server.host.clone(), server.port);
-    let lookup = std::thread::Builder::new().spawn(move || {
-        let _ = sender.send((name.as_str(), port).to_socket_addrs().map(Vec::from_iter));
-    });
-    if let Err(err) = lookup {
-        return Err(Failure::Resolve(format!(
-            "cannot resolve {}: {err}",
-            server.host
-        )));
+    let cannot =
+        |err: &dyn fmt::Display| Failure::Resolve(format!("cannot resolve {}: {err}", server.host));
+    let look_up = |name: &str, port| (name, port).to_socket_addrs().map(Vec::from_iter);
+    match looked_up(&server.host, server.port, timeout, look_up) {
+        Some(Ok(addrs)) => Ok(addrs),
+        Some(Err(err)) => Err(cannot(&err)),
+        None => Err(Failure::TimedOut(timeout)),
     }
-    match receiver.recv_timeout(timeout) {
-        Ok(Ok(addrs)) => Ok(addrs),
-        Ok(Err(err)) => Err(Failure::Resolve(format!(
-            "cannot resolve {}: {err}",
-            server.host
-        ))),
-        // The lookup thread is left behind; the command ends right after.
-        Err(_) => Err(Failure::TimedOut(timeout)),
+}
+
+type Addresses = io::Result<Vec<SocketAddr>>;
+
+/// A name lookup still running, by name and port.
+type Lookup = ((String, u16), mpsc::Receiver<Addresses>);
+
+/// Lookups that outlived their deadline. A later ask for the same name and port waits for the
+/// one running rather than start another, so a resolver that never answers holds one thread
+/// per name, however often the loops of `join`, `leave` and the empty-disk guard ask.
+static PENDING: Mutex<Vec<Lookup>> = Mutex::new(Vec::new());
+
+/// What `look_up` gives for `name` and `port`, run on a thread of its own (or the one still
+/// running for them); None when it has not answered within `timeout`.
+fn looked_up(
+    name: &str,
+    port: u16,
+    timeout: Duration,
+    look_up: fn(&str, u16) -> Addresses,
+) -> Option<Addresses> {
+    let key = (name.to_owned(), port);
+    let pending = || {
+        PENDING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    };
+    let running = {
+        let mut pending = pending();
+        let at = pending.iter().position(|lookup| lookup.0 == key);
+        at.map(|i| pending.swap_remove(i).1)
+    };
+    let answer = match running {
+        Some(answer) => answer,
+        None => {
+            let (sender, answer) = mpsc::channel();
+            let (name, port) = key.clone();
+            let thread =
+                std::thread::Builder::new().spawn(move || drop(sender.send(look_up(&name, port))));
+            if let Err(err) = thread {
+                return Some(Err(err));
+            }
+            answer
+        }
+    };
+    match answer.recv_timeout(timeout) {
+        Ok(addresses) => Some(addresses),
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            pending().push((key, answer));
+            None
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            Some(Err(io::Error::other("the lookup ended without an answer")))
+        }
     }
 }
 
@@ -267,6 +310,38 @@ pub fn unexpected(reply: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lookups started by `never_answers`.
+    static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    /// A resolver that never answers.
+    fn never_answers(_: &str, _: u16) -> Addresses {
+        STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        loop {
+            std::thread::park();
+        }
+    }
+
+    #[test]
+    fn a_lookup_that_never_answers_is_waited_on_again_not_started_again() {
+        let short = Duration::from_millis(20);
+        for _ in 0..10 {
+            assert!(looked_up("hangs.example", 2181, short, never_answers).is_none());
+        }
+        assert_eq!(STARTED.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // Another name, or port, has a lookup of its own.
+        assert!(looked_up("hangs.example", 2182, short, never_answers).is_none());
+        assert!(looked_up("other.example", 2181, short, never_answers).is_none());
+        assert_eq!(STARTED.load(std::sync::atomic::Ordering::SeqCst), 3);
+        // One that answers is not kept.
+        let local = |_: &str, port| Ok(vec![SocketAddr::from(([127, 0, 0, 1], port))]);
+        let found = looked_up("localhost.example", 1, short, local)
+            .unwrap()
+            .unwrap();
+        assert_eq!(found, [SocketAddr::from(([127, 0, 0, 1], 1))]);
+        let kept = PENDING.lock().unwrap();
+        assert!(kept.iter().all(|lookup| lookup.0.0 != "localhost.example"));
+    }
 
     #[test]
     fn mode_is_read_from_srvr() {

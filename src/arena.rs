@@ -88,7 +88,8 @@ impl Arena {
     }
 
     /// Bytes of the block handed out and not given back.
-    pub fn used(&self) -> usize {
+    #[cfg(test)]
+    fn used(&self) -> usize {
         self.used.load(Relaxed)
     }
 

@@ -13,8 +13,10 @@ fn one_clean_line(message: &str) {
 
 fuzz_target!(|reply: &[u8]| {
     for word in ["ruok", "srvr", "mntr"] {
-        match fourlw::interpret(word, reply) {
-            Ok(text) => {
+        // As `fourlw::ask` takes a reply, once read.
+        match fourlw::answer(word, reply.to_vec()) {
+            Ok(answer) => {
+                let text = fourlw::text(&answer);
                 if let Err(why) = ready::alive_verdict(&text) {
                     one_clean_line(&why);
                 }

@@ -51,18 +51,6 @@ impl Error {
         }
     }
 
-    /// The same error, its message prefixed with what was being done (`writing /x: …`).
-    pub fn context(self, what: impl fmt::Display) -> Error {
-        match self {
-            Error::Usage(m) => Error::Usage(format!("{what}: {m}")),
-            Error::Failed(m) => Error::Failed(format!("{what}: {m}")),
-            Error::Exec { status, message } => Error::Exec {
-                status,
-                message: format!("{what}: {message}"),
-            },
-            Error::BrokenPipe => Error::BrokenPipe,
-        }
-    }
 }
 
 impl fmt::Display for Error {
@@ -104,9 +92,7 @@ mod tests {
     }
 
     #[test]
-    fn context_keeps_the_kind() {
-        let err = Error::usage("bad").context("--x");
-        assert_eq!(err, Error::Usage("--x: bad".into()));
+    fn context_says_what_was_being_done() {
         let io: std::result::Result<(), std::io::Error> =
             Err(std::io::Error::from(std::io::ErrorKind::NotFound));
         let err = io.context(|| "reading /x".into()).unwrap_err();

@@ -5,7 +5,7 @@
 //! signalfd instead. A blocked signal waits in the kernel until it is read, even one that
 //! arrives before the child exists, and blocked and pending signals survive execve.
 
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::AsFd;
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -52,12 +52,6 @@ pub fn block() -> Result<()> {
 /// The blocked signals, readable from a file descriptor.
 pub struct Signals {
     fd: SignalFd,
-}
-
-impl AsFd for Signals {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
-    }
 }
 
 impl Signals {

@@ -164,17 +164,15 @@ pub fn ask_bytes(
             Err(err) => return Err(classify(err, timeout)),
         }
     }
+    answer(word, reply)
+}
+
+/// The whole reply to `word` as its answer, or what it means when it is no answer: the last
+/// step of `ask_bytes`, which the fuzz target takes on any bytes.
+pub fn answer(word: &str, reply: Vec<u8>) -> std::result::Result<Vec<u8>, Failure> {
     match refusal(word, &reply) {
         Some(failure) => Err(failure),
         None => Ok(reply),
-    }
-}
-
-/// The server's answer to `word` as text, or what it means when it is no answer.
-pub fn interpret(word: &str, reply: &[u8]) -> std::result::Result<String, Failure> {
-    match refusal(word, reply) {
-        Some(failure) => Err(failure),
-        None => Ok(text(reply).into_owned()),
     }
 }
 

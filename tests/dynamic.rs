@@ -421,6 +421,35 @@ fn leave_with_the_ensemble_unreachable_fails_within_its_deadline() {
 
 #[test]
 #[ignore = "needs root and namespaces"]
+fn unsafe_start_empty_forms_the_first_ensemble_without_the_wait() {
+    require_root_and_namespaces();
+    let _one = one_ensemble_at_a_time();
+    let mut set = dynamic_set();
+    // zk-0, empty and alone, waits for the other members of the first ensemble.
+    set.start(0);
+    let waits = wait_until(MINUTE, || {
+        set.logs(0).contains("waiting: the data directory is empty")
+    });
+    assert!(waits, "zk-0 does not wait:\n{}", set.logs(0));
+    assert_eq!(set.stop(0), Some(143));
+    // With --unsafe_start_empty it starts its server at once, and says what it risks.
+    let mut flags = set.flags.clone();
+    flags.push("--unsafe_start_empty".into());
+    set.start_with(0, &flags);
+    let started = wait_until(MINUTE, || {
+        let logs = set.logs(0);
+        let skipped = logs
+            .rsplit("waiting: the data directory is empty")
+            .next()
+            .unwrap();
+        skipped.contains("--unsafe_start_empty: starting with an empty data directory")
+            && skipped.contains("starting /")
+    });
+    assert!(started, "zk-0 did not start:\n{}", set.logs(0));
+}
+
+#[test]
+#[ignore = "needs root and namespaces"]
 fn observers_keep_their_role_and_the_password_stays_off_command_lines() {
     require_root_and_namespaces();
     let _one = one_ensemble_at_a_time();

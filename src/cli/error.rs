@@ -50,7 +50,6 @@ impl Error {
             Error::BrokenPipe => status::BROKEN_PIPE,
         }
     }
-
 }
 
 impl fmt::Display for Error {

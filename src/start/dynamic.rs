@@ -84,6 +84,12 @@ pub fn decide(settings: &Settings, identity: &Identity, ask: bool) -> Result<Dec
             Next::Decided(decision) => return Ok(decision),
             Next::FirstEnsemble(voters) => voters,
         };
+        // As in static membership, the operator's word that the others hold nothing worth
+        // keeping: the first ensemble forms without the wait.
+        if settings.launch.unsafe_start_empty {
+            crate::warn!("{}", empty_disk::UNGUARDED);
+            return Ok(Decision::Start(Servers::Flags));
+        }
         // The first ensemble forms as in static membership; empty_disk answers on the port
         // meanwhile.
         match empty_disk::wait(me.id, &voters, port)? {

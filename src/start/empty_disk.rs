@@ -43,6 +43,10 @@ const LINGER: Duration = Duration::from_secs(3);
 const LOG_EVERY: Duration = Duration::from_secs(5);
 /// The word waiting servers ask each other.
 pub const WORD: &str = "gtmk";
+/// What start-zookeeper logs when --unsafe_start_empty skips the wait.
+pub const UNGUARDED: &str = "--unsafe_start_empty: starting with an empty data directory \
+                             without waiting for the other voters; if they hold history, \
+                             writes it acknowledged can be lost";
 const NOT_SERVING: &[u8] = b"This ZooKeeper instance is not currently serving requests\n";
 
 /// Whether the server's directories hold any history: a transaction log, or a snapshot other

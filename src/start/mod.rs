@@ -59,10 +59,7 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
     }
     apply::apply(&plan)?;
     if plan.unguarded_empty_start {
-        crate::warn!(
-            "--unsafe_start_empty: starting with an empty data directory without asking the \
-             ensemble; if the others hold history, writes it acknowledged can be lost"
-        );
+        crate::warn!("{}", empty_disk::UNGUARDED);
     }
     if let Some(guard) = &plan.guard {
         match empty_disk::wait(guard.myid, &guard.others, guard.client_port)? {

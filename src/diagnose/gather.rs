@@ -296,7 +296,7 @@ fn ask(
         port: ports.client,
     };
     match fourlw::ask(&target, "ruok", timeout) {
-        Ok(reply) => found.ruok = Some(reply.trim().to_owned()),
+        Ok(reply) => found.ruok = Some(crate::cli::quote::word(reply.trim())),
         Err(Failure::NotWhitelisted(word)) => found_refused(&mut found.refused_words, &word),
         Err(err) => found.ruok = Some(err.to_string()),
     }
@@ -359,5 +359,37 @@ fn probe_port(addr: SocketAddr, timeout: Duration) -> Port {
             std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => Port::TimedOut,
             _ => Port::Unreachable,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    #[test]
+    fn what_a_server_says_reaches_the_report_escaped() {
+        // A server whose every answer holds an escape sequence and a carriage return.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let _ = stream.read(&mut [0; 4]);
+                let _ = stream.write_all(b"imok\x1b[2J\rgone\nMode: lead\x1ber\n");
+            }
+        });
+        let settings = crate::start::settings::tests::flags(&[("client_port", &port.to_string())]);
+        let member = identity::Member {
+            id: 1,
+            host: "127.0.0.1".into(),
+            observer: false,
+        };
+        let found = ask(&member, false, &settings, Duration::from_secs(2));
+        let ruok = found.ruok.expect("an answer to ruok");
+        let mode = found.mode.expect("an answer to srvr");
+        for shown in [&ruok, &mode] {
+            assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        }
+        assert!(ruok.starts_with("\"imok"), "{ruok}");
     }
 }

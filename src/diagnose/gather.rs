@@ -313,7 +313,7 @@ fn ask(
     }
     if !found.serves()
         && let Ok(reply) = fourlw::ask(&target, empty_disk::WORD, timeout)
-        && reply.starts_with("zkpod waiting")
+        && empty_disk::parse_waiting(&reply).is_some()
     {
         found.mode = Some("waiting (empty disk)".into());
     }

@@ -91,8 +91,11 @@ pub fn verdict(pod: &ThisPod, members: &[Member]) -> Vec<Problem> {
     if !refusing.is_empty() {
         problems.push(problem(
             format!("four-letter words not whitelisted: {}", refusing.join(", ")),
-            "add them to 4lw.commands.whitelist (start-zookeeper's default list has ruok, srvr, \
-             mntr, isro, stat and conf); the probes need ruok and srvr",
+            format!(
+                "add them to 4lw.commands.whitelist (start-zookeeper's default list is {}); \
+                 the probes need ruok and srvr, and conf in dynamic membership",
+                crate::start::settings::FOUR_LETTER_WORDS
+            ),
         ));
     }
 

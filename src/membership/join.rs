@@ -32,7 +32,10 @@ pub fn command() -> clap::Command {
              the ensemble to add it as a voter (an observer for observers), retrying while \
              another reconfiguration is in progress. It ends when the server is a member.",
         )
-        .after_help("Exit status: 0 the server is a member; 2 bad flags or variables.")
+        .after_help(
+            "Exit status: 0 the server is a member; 1 this pod has no place in the ensemble (a \
+             host name without an ordinal, an ordinal past it); 2 bad flags or variables.",
+        )
 }
 
 /// This pod's server in dynamic membership: the settings, itself, and the password.

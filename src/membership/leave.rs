@@ -18,27 +18,30 @@ use crate::probe::fourlw::{self, Server};
 use crate::start::dynamic::{client_addresses, ensemble_config};
 use crate::start::flags;
 
-const ASK_TIMEOUT: Duration = Duration::from_millis(800);
+const ASK_TIMEOUT: Duration = fourlw::PEER_TIMEOUT;
 /// How long too few of the other voters may serve before leaving is refused: a leader
 /// election (another server just left) or a voter's restart ends within it.
 const SETTLE: Duration = Duration::from_secs(20);
+/// --timeout when not given, in seconds.
+const DEFAULT_TIMEOUT: &str = "60";
 
 pub fn command() -> clap::Command {
     flags::add_flags(clap::Command::new("zkpod leave"))
         .about("Remove this pod's server from the ensemble (dynamic membership; the preStop hook).")
-        .long_about(
+        .long_about(format!(
             "Remove this pod's server from the ensemble (dynamic membership), for the pod's \
              preStop hook; it reads the same flags and ZK_* variables as start-zookeeper. It \
              returns once the ensemble has committed the removal. It refuses, with a message \
              and status 0, to remove the last voter, or a voter whose removal would leave \
-             fewer serving voters than a quorum of the rest once that has lasted 20 s (or \
+             fewer serving voters than a quorum of the rest once that has lasted {} s (or \
              until --timeout), so that a leader election or a voter's restart is waited out.",
-        )
+            SETTLE.as_secs()
+        ))
         .arg(
             Arg::new("timeout")
                 .long("timeout")
                 .value_name("SECONDS")
-                .default_value("60")
+                .default_value(DEFAULT_TIMEOUT)
                 .help(
                     "Give up after this many seconds (decimals allowed); keep it below the \
                      pod's terminationGracePeriodSeconds.",
@@ -51,13 +54,10 @@ pub fn command() -> clap::Command {
 }
 
 pub fn run(matches: &ArgMatches) -> Result<u8> {
-    let timeout = matches
+    let text = matches
         .get_one::<String>("timeout")
-        .map(|text| Value::new(Origin::Flag("timeout"), std::ffi::OsStr::new(text)))
-        .transpose()?
-        .map(|value| value.seconds())
-        .transpose()?
-        .unwrap_or(Duration::from_secs(60));
+        .map_or(DEFAULT_TIMEOUT, String::as_str);
+    let timeout = Value::new(Origin::Flag("timeout"), std::ffi::OsStr::new(text))?.seconds()?;
     let deadline = Instant::now() + timeout;
     let pod = Pod::from_flags(matches, "zkpod leave")?;
     let id = pod.me.id;

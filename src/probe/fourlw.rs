@@ -15,13 +15,17 @@ use crate::cli::values::Value;
 /// ZooKeeper's client port when nothing says otherwise.
 const DEFAULT_PORT: u16 = 2181;
 
+/// How long another pod's server may take to answer, in the rounds of asking of start-up
+/// (the empty-disk guard, dynamic membership) and of `zkpod leave`.
+pub const PEER_TIMEOUT: Duration = Duration::from_millis(800);
+
 /// The most of a reply zkpod reads. `mntr` of a 3.8 server is about 30 KiB.
 pub const MAX_REPLY: usize = 1024 * 1024;
 
 /// How ZooKeeper says a word is switched off (3.5+: `4lw.commands.whitelist`).
 const NOT_WHITELISTED: &str = "is not executed because it is not in the whitelist.";
 /// How ZooKeeper says it has no quorum yet (electing, syncing) for srvr, stat, mntr, ….
-const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests";
+pub const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests";
 
 /// Where to ask.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,7 +26,7 @@ use crate::pid1::signals::Signals;
 use crate::probe::fourlw::Server;
 
 /// How long one pod may take to answer.
-const ASK_TIMEOUT: Duration = Duration::from_millis(800);
+const ASK_TIMEOUT: Duration = crate::probe::fourlw::PEER_TIMEOUT;
 /// How long a session with the ensemble may take to open, and each call on it.
 pub const SESSION_TIMEOUT: Duration = Duration::from_secs(5);
 /// Between rounds of asking.
@@ -104,7 +104,8 @@ pub fn decide(settings: &Settings, identity: &Identity, ask: bool) -> Result<Dec
 /// What a round of waiting came to.
 enum Next {
     Decided(Decision),
-    /// Nobody serves and this server is one of the first ensemble, with these other voters.
+    /// Nobody serves and this server is one of the first ensemble, with these other members
+    /// (observers too: the wait skips them).
     FirstEnsemble(Vec<Member>),
 }
 

@@ -10,8 +10,9 @@
 //!   it starts, so that the other waiting servers see it too and start with it.
 //!
 //! While it waits, zkpod answers on the client port itself, as a server without a quorum
-//! would: `ruok` is `imok` (the pod is alive, waiting on purpose), `srvr` and the other words
-//! say "not currently serving" (the pod is not ready), and `gtmk` tells other waiting servers
+//! would: `ruok` is `imok` (the pod is alive, waiting on purpose), `isro` is `null`, `srvr` and
+//! the other words say "not currently serving" (the pod is not ready), and `gtmk` tells other
+//! waiting servers
 //! that this one is empty and waiting. zkpod asks that word because a real ZooKeeper answers it
 //! harmlessly (with its trace mask, or a refusal when the word is not whitelisted) and without
 //! a log line; an unknown word would make it log an error at every ask.
@@ -36,7 +37,7 @@ use crate::probe::fourlw::{self, Failure, Server};
 /// How often the other members are asked.
 const POLL: Duration = Duration::from_secs(1);
 /// How long one member may take to answer.
-const ASK_TIMEOUT: Duration = Duration::from_millis(800);
+const ASK_TIMEOUT: Duration = fourlw::PEER_TIMEOUT;
 /// How long a server that found the ensemble new keeps saying so before it starts.
 const LINGER: Duration = Duration::from_secs(3);
 /// How often the waiting is logged.
@@ -47,7 +48,6 @@ pub const WORD: &str = "gtmk";
 pub const UNGUARDED: &str = "--unsafe_start_empty: starting with an empty data directory \
                              without waiting for the other voters; if they hold history, \
                              writes it acknowledged can be lost";
-const NOT_SERVING: &[u8] = b"This ZooKeeper instance is not currently serving requests\n";
 
 /// Whether the server's directories hold any history: a transaction log, or a snapshot other
 /// than `snapshot.0` (which an empty server writes as soon as it starts). myid, the epoch files
@@ -89,8 +89,8 @@ pub enum Peer {
     Serving(String),
     /// Its ZooKeeper runs but does not serve (electing, syncing): it may hold history.
     NotServing,
-    /// It is an empty server waiting here; `new` once it has found the ensemble new.
-    Waiting { myid: u32, new: bool },
+    /// It is an empty server waiting here.
+    Waiting { myid: u32 },
     /// It cannot be asked: not running, not resolvable, not answering.
     Unreachable(String),
 }
@@ -115,8 +115,8 @@ pub fn verdict(peers: &[(Member, Peer)]) -> Verdict {
     let mut unsure = Vec::new();
     for (member, peer) in peers.iter().filter(|(m, _)| !m.observer) {
         let why = match peer {
-            Peer::Waiting { myid, .. } if *myid == member.id => continue,
-            Peer::Waiting { myid, .. } => format!("answers as server {myid}"),
+            Peer::Waiting { myid } if *myid == member.id => continue,
+            Peer::Waiting { myid } => format!("answers as server {myid}"),
             Peer::NotServing => "runs, not serving yet".to_owned(),
             Peer::Unreachable(why) => why.clone(),
             Peer::Serving(_) => unreachable!("handled above"),
@@ -161,18 +161,18 @@ pub fn ask(member: &Member, port: u16) -> Peer {
 }
 
 /// `zkpod waiting myid=2 new=no`
-fn parse_waiting(reply: &str) -> Option<Peer> {
+pub fn parse_waiting(reply: &str) -> Option<Peer> {
     let mut words = reply.split_whitespace();
     if words.next() != Some("zkpod") || words.next() != Some("waiting") {
         return None;
     }
     let myid = words.next()?.strip_prefix("myid=")?.parse().ok()?;
-    let new = match words.next()?.strip_prefix("new=")? {
-        "yes" => true,
-        "no" => false,
-        _ => return None,
-    };
-    Some(Peer::Waiting { myid, new })
+    // Whether it found the ensemble new: said for the log of whoever asks; what matters to
+    // the others is that it keeps waiting meanwhile (LINGER).
+    if !matches!(words.next()?, "new=yes" | "new=no") {
+        return None;
+    }
+    Some(Peer::Waiting { myid })
 }
 
 /// How a wait ended.
@@ -294,7 +294,8 @@ fn respond(listener: &TcpListener, empty: Option<(u32, &AtomicBool)>, stop: &Ato
 }
 
 /// Run `wait` while answering on the client port as a server without a quorum: `ruok` is
-/// `imok` (the pod is alive), everything else "not serving" (the pod is not ready). For a
+/// `imok` (the pod is alive), `isro` is `null`, everything else "not serving" (the pod is not
+/// ready). For a
 /// server that waits for a reason other than an empty disk (it says nothing of its disk).
 pub fn answering<T>(port: u16, wait: impl FnOnce() -> T) -> T {
     let listener = TcpListener::bind(("0.0.0.0", port))
@@ -348,11 +349,16 @@ fn answer(mut stream: TcpStream, empty: Option<(u32, bool)>) {
                 if new { "yes" } else { "no" }
             )
             .into_bytes(),
-            None => NOT_SERVING.to_vec(),
+            None => not_serving(),
         },
-        _ => NOT_SERVING.to_vec(),
+        _ => not_serving(),
     };
     let _ = stream.write_all(&reply);
+}
+
+/// ZooKeeper's answer without a quorum, with its line feed.
+fn not_serving() -> Vec<u8> {
+    format!("{}\n", fourlw::NOT_SERVING).into_bytes()
 }
 
 #[cfg(test)]
@@ -368,10 +374,7 @@ mod tests {
     }
 
     fn waiting(id: u32) -> Peer {
-        Peer::Waiting {
-            myid: id,
-            new: false,
-        }
+        Peer::Waiting { myid: id }
     }
 
     #[test]
@@ -453,7 +456,7 @@ mod tests {
     fn waiting_answers_read_back() {
         assert_eq!(
             parse_waiting("zkpod waiting myid=2 new=yes\n"),
-            Some(Peer::Waiting { myid: 2, new: true })
+            Some(Peer::Waiting { myid: 2 })
         );
         assert_eq!(parse_waiting("zkpod waiting myid=x new=no"), None);
         assert_eq!(parse_waiting("imok"), None);

@@ -18,9 +18,9 @@ const DEFAULT_SERVERS: u32 = 1;
 /// The largest myid this project writes (ZooKeeper's documentation: 1 to 255).
 pub const MAX_MYID: u32 = 255;
 
-/// The four-letter words zkpod's own commands use (ruok, srvr, mntr, isro) and the read-only
-/// ones operators reach for (stat, conf). 3.5.3+ answers only srvr unless told otherwise.
-const FOUR_LETTER_WORDS: &str = "ruok,srvr,mntr,isro,stat,conf";
+/// The four-letter words zkpod's own commands use (ruok, srvr, mntr, conf) and the read-only
+/// ones operators reach for (isro, stat). 3.5.3+ answers only srvr unless told otherwise.
+pub const FOUR_LETTER_WORDS: &str = "ruok,srvr,mntr,isro,stat,conf";
 
 /// zoo.cfg keys that flags own: `--extra` may not set them behind the flag's back.
 const KEYS_OWNED_BY_FLAGS: &[(&str, &str)] = &[
@@ -41,7 +41,7 @@ const KEYS_OWNED_BY_FLAGS: &[(&str, &str)] = &[
     ("admin.serverAddress", "--admin_address"),
     ("metricsProvider.className", "--prometheus_port"),
     ("metricsProvider.httpPort", "--prometheus_port"),
-    ("dynamicConfigFile", "--servers"),
+    ("dynamicConfigFile", "--membership"),
 ];
 
 /// Which members the ensemble has.

@@ -163,6 +163,12 @@ impl<'a> Value<'a> {
     }
 }
 
+/// The pod a host name names: its first label, in lowercase (`ZK-0.zk-hs` is `zk-0`), as DNS
+/// compares names.
+pub fn pod_name(host: &str) -> String {
+    host.split('.').next().unwrap_or(host).to_ascii_lowercase()
+}
+
 /// Whether `name` is a DNS name as pods have them: labels of letters, digits and '-', not
 /// starting or ending with '-', separated by single dots.
 pub fn is_host_name(name: &str) -> bool {

@@ -207,7 +207,7 @@ pub fn verdict(pod: &ThisPod, members: &[Member]) -> Vec<Problem> {
         // A pod's DNS name starts with the pod's name; an address names no pod.
         let pod = match m.host.parse::<std::net::IpAddr>() {
             Ok(_) => format!("the pod at {}", m.host),
-            Err(_) => m.host.split('.').next().unwrap_or(&m.host).to_owned(),
+            Err(_) => crate::cli::values::pod_name(&m.host),
         };
         problems.push(problem(
             format!("{} does not serve: {why}", m.host),

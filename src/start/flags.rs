@@ -13,7 +13,7 @@ use clap::{Arg, ArgAction, ArgMatches, Command, value_parser};
 
 use crate::cli::error::{Error, Result};
 use crate::cli::quote::quote;
-use crate::cli::values::{LogLevel, Origin, Value, is_host_name};
+use crate::cli::values::{LogLevel, Origin, Value, is_host_name, pod_name};
 
 /// A value and where it came from, for checks that involve several flags and for errors
 /// found later. Templates see the value alone.
@@ -764,7 +764,6 @@ fn switch_from_env(flag: &Flag, env: &dyn Fn(&str) -> Option<OsString>) -> Resul
 /// listed once, by whatever spelling: `zk-0`, `ZK-0` and `zk-0.zk-hs` are one member.
 fn ensemble_hosts(value: &Value) -> Result<Vec<String>> {
     let mut hosts: Vec<String> = Vec::new();
-    let short = |host: &str| host.split('.').next().unwrap_or(host).to_ascii_lowercase();
     for host in value
         .text
         .split([';', ',', ' '])
@@ -779,7 +778,7 @@ fn ensemble_hosts(value: &Value) -> Result<Vec<String>> {
                 quote(host)
             )));
         }
-        if let Some(twin) = hosts.iter().find(|h| short(h) == short(host)) {
+        if let Some(twin) = hosts.iter().find(|h| pod_name(h) == pod_name(host)) {
             return Err(Error::usage(format!(
                 "{}: {} is listed twice (as {})",
                 value.origin,

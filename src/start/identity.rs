@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::settings::{Ensemble, MAX_MYID, Members};
 use crate::cli::error::{Error, Result};
 use crate::cli::quote::quote;
-use crate::cli::values::is_host_name;
+use crate::cli::values::{is_host_name, pod_name};
 
 /// One `server.N=` line of zoo.cfg.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -172,11 +172,9 @@ impl Identity {
                 (ordinal, hosts)
             }
             Members::Named { hosts } => {
-                let short =
-                    |host: &str| host.split('.').next().unwrap_or(host).to_ascii_lowercase();
                 let index = hosts
                     .iter()
-                    .position(|h| short(h) == names.short.to_ascii_lowercase())
+                    .position(|h| pod_name(h) == pod_name(&names.short))
                     .ok_or_else(|| {
                         Error::failed(format!(
                             "the host name {} is not among the ensemble's members ({})",

@@ -523,18 +523,19 @@ fn listen_serves_metrics_over_http() {
     let zk = ZooKeeper::start("listen", &[]);
     let http_port = free_port();
     let sandbox = Sandbox::new("listen-cmd");
-    let mut server = sandbox
-        .command("zookeeper-metrics")
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{http_port}"),
-            &zk.port.to_string(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    // Killed when the test ends, also by failing.
+    let mut server = Running::spawn(
+        sandbox
+            .command("zookeeper-metrics")
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{http_port}"),
+                &zk.port.to_string(),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
     assert!(wait_until(Duration::from_secs(10), || TcpStream::connect(
         ("127.0.0.1", http_port)
     )
@@ -571,6 +572,7 @@ fn listen_serves_metrics_over_http() {
     // TERM ends it, as PID 1 of a sidecar too.
     signal(server.id(), 15);
     assert!(wait_until(Duration::from_secs(5), || server
+        .0
         .try_wait()
         .unwrap()
         .is_some()));

@@ -95,10 +95,12 @@ fn number_family(name: &str, summary: bool) -> (Kind, Note, &str, &'static str) 
         true => Note::InSeconds,
         false => Note::None,
     };
-    // A counter keeps ZooKeeper's name whole: what it counts (pauses) is not seconds.
+    // A counter counts events (pauses), not milliseconds: its name loses the unit and
+    // gains no other.
     let (head, suffix) = match (millis, kind) {
-        (_, Kind::Counter) => (name, "_total"),
+        (None, Kind::Counter) => (name, "_total"),
         (None, _) => (name, ""),
+        (Some(head), Kind::Counter) => (head, "_total"),
         (Some(head), _) => (head, "_seconds"),
     };
     (kind, note, head, suffix)
@@ -752,7 +754,7 @@ mod tests {
         let odd = "zk_a\t1\nzk_a\t2\nzk_b_ms\t1500\nzk_b_seconds\t3\nzk_c_count\t4\n\
                    zk_c_count_total\t5\nzk_up\t1\nzk_d\ttext\nzk_d\t6\nzk_e\t7\n\
                    zk_e{x=\"1\"}\t8\nzk_f{quantile=\"0.5\"}\t1\nzk_f_sum\t2\nzk_f\t3\n\
-                   zk_g_ms\t1e3\nzk_h_ms\t-0.5\nzk_cnt_i_ms\t9\nzk_cnt_i_ms_total\t1\n\
+                   zk_g_ms\t1e3\nzk_h_ms\t-0.5\nzk_cnt_i_ms\t9\nzk_cnt_i_total\t1\n\
                    zk_j\t1\nzk_k\t2\nzk_j{y=\"2\"}\t3\nzk_p99_l_count\t4\n";
         let answers = [
             SAMPLE,
@@ -780,7 +782,8 @@ mod tests {
             "# TYPE zk_znode_count untyped\nzk_znode_count 5\n",
             "# TYPE zk_packets_received_total counter\nzk_packets_received_total 21\n",
             "# TYPE zk_looking_count_total counter\nzk_looking_count_total 0\n",
-            "zk_cnt_jvm_pause_time_ms_total 4\n",
+            "# HELP zk_cnt_jvm_pause_time_total ZooKeeper mntr zk_cnt_jvm_pause_time_ms.\n\
+             # TYPE zk_cnt_jvm_pause_time_total counter\nzk_cnt_jvm_pause_time_total 4\n",
             "# HELP zk_p99_jvm_pause_time_seconds ZooKeeper mntr zk_p99_jvm_pause_time_ms, in \
              seconds.\n# TYPE zk_p99_jvm_pause_time_seconds gauge\n\
              zk_p99_jvm_pause_time_seconds 1.5\n",

@@ -607,21 +607,6 @@ fn install_links_creates_the_three_names() {
     assert_eq!(err.lines().count(), 1, "{err}");
 }
 
-/// A list in a manifest's flow style (`["a", "b"]`) on the first `command:` line after `key:`.
-fn manifest_list(manifest: &str, key: &str) -> Vec<String> {
-    let at = manifest
-        .find(&format!("{key}:"))
-        .unwrap_or_else(|| panic!("no {key}"));
-    let line = manifest[at..]
-        .lines()
-        .find(|l| l.trim_start().starts_with("command:"))
-        .unwrap();
-    let list = line.split_once('[').unwrap().1.split_once(']').unwrap().0;
-    list.split(',')
-        .map(|w| w.trim().trim_matches('"').to_string())
-        .collect()
-}
-
 /// The `env:` of the manifest's container: each `- name:` and the `value:` after it.
 fn manifest_env(manifest: &str) -> Vec<(String, String)> {
     let mut env = Vec::new();

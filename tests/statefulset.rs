@@ -352,17 +352,7 @@ fn manifest_command(manifest: &str) -> Vec<String> {
 
 /// The exec command of a probe (`startupProbe`, `livenessProbe`, `readinessProbe`), as a list.
 fn probe_command(manifest: &str, probe: &str) -> Vec<String> {
-    let at = manifest
-        .find(&format!("{probe}:"))
-        .unwrap_or_else(|| panic!("no {probe}"));
-    let line = manifest[at..]
-        .lines()
-        .find(|l| l.trim_start().starts_with("command:"))
-        .unwrap();
-    let list = line.split_once('[').unwrap().1.split_once(']').unwrap().0;
-    list.split(',')
-        .map(|w| w.trim().trim_matches('"').to_string())
-        .collect()
+    manifest_list(manifest, probe)
 }
 
 #[test]

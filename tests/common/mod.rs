@@ -495,3 +495,19 @@ fn wait_for(
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// A list in a manifest's flow style (`["a", "b"]`) on the first `command:` line after `key:`:
+/// a probe's or a hook's exec command, or the container's.
+pub fn manifest_list(manifest: &str, key: &str) -> Vec<String> {
+    let at = manifest
+        .find(&format!("{key}:"))
+        .unwrap_or_else(|| panic!("no {key}"));
+    let line = manifest[at..]
+        .lines()
+        .find(|l| l.trim_start().starts_with("command:"))
+        .unwrap();
+    let list = line.split_once('[').unwrap().1.split_once(']').unwrap().0;
+    list.split(',')
+        .map(|w| w.trim().trim_matches('"').to_string())
+        .collect()
+}

@@ -70,6 +70,17 @@ fn leave(set: &StatefulSet, i: usize, timeout: &str) -> std::process::Output {
     set.exec(i, &args, Duration::from_secs(120))
 }
 
+/// `zkpod leave` in pod i, started in the background as a preStop hook runs; its stderr is
+/// kept for `wait_with_output`.
+fn leave_in_background(set: &StatefulSet, i: usize, timeout: &str) -> Child {
+    let args = set.zkpod_args("leave", &["--timeout", timeout]);
+    set.exec_command(i, &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// A client in the cluster network creating /acked/NNNNNN one after another, through every
 /// pod, printing each name once ZooKeeper acknowledged it; it stops when `stop` exists.
 /// Its stderr goes to `errors`, shown if it does not end well.
@@ -235,19 +246,7 @@ fn scale_up_then_down_keeps_every_write() {
 
     // 5 → 3: the StatefulSet (Parallel pod management) deletes zk-4 and zk-3 at once, so
     // both preStop hooks run together: one removal waits for the other. Then TERM.
-    let args = set.zkpod_args("leave", &["--timeout", "60"]);
-    let leaving: Vec<_> = [4, 3]
-        .map(|i| {
-            let child = set
-                .exec_command(i, &args)
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            (i, child)
-        })
-        .into_iter()
-        .collect();
+    let leaving = [4, 3].map(|i| (i, leave_in_background(&set, i, "60")));
     for (i, child) in leaving {
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "leave zk-{i}: {}", stderr(&out));
@@ -279,13 +278,7 @@ fn scale_up_then_down_keeps_every_write() {
     // A shortage that ends is waited out: zk-2 restarts while zk-1 leaves, and zk-1 leaves
     // once zk-2 serves again, rather than staying a voter.
     assert_eq!(set.stop(2), Some(143));
-    let args = set.zkpod_args("leave", &["--timeout", "60"]);
-    let leaving = set
-        .exec_command(1, &args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let leaving = leave_in_background(&set, 1, "60");
     std::thread::sleep(Duration::from_secs(1));
     start_and_wait(&mut set, &[2]);
     let out = leaving.wait_with_output().unwrap();
@@ -321,16 +314,7 @@ fn rolling_and_whole_restarts_and_a_wiped_pod_keep_every_write() {
     }
 
     // `kubectl delete` of every pod: every preStop and TERM at once; then all start again.
-    let args = set.zkpod_args("leave", &["--timeout", "30"]);
-    let leaves: Vec<_> = (0..3)
-        .map(|i| {
-            set.exec_command(i, &args)
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
+    let leaves: Vec<_> = (0..3).map(|i| leave_in_background(&set, i, "30")).collect();
     for (i, leave) in leaves.into_iter().enumerate() {
         let out = leave.wait_with_output().unwrap();
         assert!(out.status.success(), "leave zk-{i}: {}", stderr(&out));

@@ -350,11 +350,6 @@ fn manifest_command(manifest: &str) -> Vec<String> {
         .collect()
 }
 
-/// The exec command of a probe (`startupProbe`, `livenessProbe`, `readinessProbe`), as a list.
-fn probe_command(manifest: &str, probe: &str) -> Vec<String> {
-    manifest_list(manifest, probe)
-}
-
 #[test]
 #[ignore = "needs root and namespaces"]
 fn the_manifest_matches_the_binary() {
@@ -405,21 +400,21 @@ fn the_manifest_matches_the_binary() {
     // The probes name commands and flags the binary accepts: against a closed port they
     // report the server unhealthy (1), not a usage error (2).
     for probe in ["startupProbe", "livenessProbe", "readinessProbe"] {
-        let words = probe_command(manifest, probe);
+        let words = manifest_list(manifest, probe);
         assert_eq!(words[0], "zookeeper-ready", "{probe}: {words:?}");
         let mut cmd = std::process::Command::new(set.command_path("zookeeper-ready"));
         cmd.args(&words[1..]);
         let out = output(&mut cmd);
         assert_eq!(out.status.code(), Some(1), "{probe}: {}", stderr(&out));
     }
-    let liveness = probe_command(manifest, "livenessProbe");
+    let liveness = manifest_list(manifest, "livenessProbe");
     assert!(
         !liveness.contains(&"--serving".to_string()),
         "liveness must not need a quorum"
     );
-    assert!(probe_command(manifest, "readinessProbe").contains(&"--serving".to_string()));
+    assert!(manifest_list(manifest, "readinessProbe").contains(&"--serving".to_string()));
     // Started means alive: the startup probe asks what liveness asks, and nothing more.
-    assert_eq!(probe_command(manifest, "startupProbe"), liveness);
+    assert_eq!(manifest_list(manifest, "startupProbe"), liveness);
     assert!(manifest.contains("podManagementPolicy: Parallel"));
     assert!(manifest.contains("publishNotReadyAddresses: true"));
 }

@@ -125,8 +125,9 @@ fn word(bytes: &[u8], at: usize) -> u64 {
 }
 
 /// A keyed hash of `bytes`: the length in the starting state, then every 16 bytes folded
-/// into it with the key. Names of 16 bytes or more are read 16 at a time with the last 16 read whole,
-/// shorter ones as one or two words that may overlap, and the shortest byte by byte.
+/// into it with the key. Names of 16 bytes or more are read 16 at a time with the last 16
+/// read whole, shorter ones as one or two words that may overlap, and the shortest byte by
+/// byte.
 #[inline(always)]
 fn hash(key: [u64; 2], bytes: &[u8]) -> u64 {
     const ODD: u64 = 0x9e37_79b9_7f4a_7c15;

@@ -12,10 +12,10 @@
 //! While it waits, zkpod answers on the client port itself, as a server without a quorum
 //! would: `ruok` is `imok` (the pod is alive, waiting on purpose), `isro` is `null`, `srvr` and
 //! the other words say "not currently serving" (the pod is not ready), and `gtmk` tells other
-//! waiting servers
-//! that this one is empty and waiting. zkpod asks that word because a real ZooKeeper answers it
-//! harmlessly (with its trace mask, or a refusal when the word is not whitelisted) and without
-//! a log line; an unknown word would make it log an error at every ask.
+//! waiting servers that this one is empty and waiting. zkpod asks that word because a real
+//! ZooKeeper answers it harmlessly (with its trace mask, or a refusal when the word is not
+//! whitelisted) and without a log line; an unknown word would make it log an error at every
+//! ask.
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -295,8 +295,8 @@ fn respond(listener: &TcpListener, empty: Option<(u32, &AtomicBool)>, stop: &Ato
 
 /// Run `wait` while answering on the client port as a server without a quorum: `ruok` is
 /// `imok` (the pod is alive), `isro` is `null`, everything else "not serving" (the pod is not
-/// ready). For a
-/// server that waits for a reason other than an empty disk (it says nothing of its disk).
+/// ready). For a server that waits for a reason other than an empty disk (it says nothing of
+/// its disk).
 pub fn answering<T>(port: u16, wait: impl FnOnce() -> T) -> T {
     let listener = TcpListener::bind(("0.0.0.0", port))
         .and_then(|listener| listener.set_nonblocking(true).map(|()| listener));

@@ -26,6 +26,159 @@ pub fn push(out: &mut String, piece: &str) {
     }
 }
 
+/// Bytes that may be read past the end of a piece `Line::push_padded` copies, and written
+/// past the end of a line.
+pub const PAD: usize = 64;
+
+/// `text` with `PAD` bytes after it, so that copies from any of its pieces may read past
+/// their end: what `Line::push_padded` copies from.
+pub fn padded(text: &str) -> String {
+    let mut padded = String::with_capacity(text.len() + PAD);
+    padded.push_str(text);
+    padded.push_str(&"\0".repeat(PAD));
+    padded
+}
+
+/// Room at the end of `out` for a line of `most` bytes and `PAD` more, written without a check
+/// for each piece; `out` takes the bytes written when the line is dropped.
+#[inline(always)]
+pub fn line(out: &mut String, most: usize) -> Line<'_> {
+    out.reserve(most.saturating_add(PAD));
+    // SAFETY: the line writes only into the spare capacity, only whole `&str` pieces, and
+    // the length grows by exactly what it wrote: `out` holds whole UTF-8 again.
+    let out = unsafe { out.as_mut_vec() };
+    let start = out.len();
+    let to = out.spare_capacity_mut().as_mut_ptr().cast();
+    Line {
+        out,
+        start,
+        to,
+        #[cfg(debug_assertions)]
+        most,
+    }
+}
+
+/// Where the next piece of a line goes (`line`).
+pub struct Line<'a> {
+    out: &'a mut Vec<u8>,
+    start: usize,
+    to: *mut u8,
+    #[cfg(debug_assertions)]
+    most: usize,
+}
+
+impl Drop for Line<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        let written = self.written();
+        // SAFETY: the first `written` bytes of the spare capacity are the pieces copied.
+        unsafe { self.out.set_len(self.start + written) };
+    }
+}
+
+impl Line<'_> {
+    #[inline(always)]
+    fn written(&self) -> usize {
+        self.to as usize - self.out.as_ptr() as usize - self.start
+    }
+
+    /// Appends `piece`.
+    ///
+    /// # Safety
+    /// The line's pieces may take `most` bytes in all (`line`), no more.
+    #[inline(always)]
+    pub unsafe fn push(&mut self, piece: &str) {
+        let n = piece.len();
+        #[cfg(debug_assertions)]
+        assert!(
+            self.written() + n <= self.most,
+            "a line larger than its room"
+        );
+        // SAFETY: `to` has room for `n` bytes (the caller's promise), which `piece` cannot
+        // overlap.
+        unsafe {
+            if n <= 64 {
+                copy_short(piece.as_ptr(), self.to, n);
+            } else {
+                std::ptr::copy_nonoverlapping(piece.as_ptr(), self.to, n);
+            }
+            self.to = self.to.add(n);
+        }
+    }
+
+    /// Appends `text`.
+    ///
+    /// # Safety
+    /// As for `push`.
+    #[inline(always)]
+    pub unsafe fn push_text(&mut self, text: &Text) {
+        #[cfg(debug_assertions)]
+        assert!(
+            self.written() + text.len <= self.most,
+            "a line larger than its room"
+        );
+        // SAFETY: `to` has room for 32 bytes: the line's room and the `PAD` after it.
+        unsafe {
+            std::ptr::copy_nonoverlapping(text.bytes.as_ptr(), self.to, 32);
+            self.to = self.to.add(text.len);
+        }
+    }
+
+    /// Appends `piece`, at most `PAD` bytes long, which `PAD` readable bytes follow: copied
+    /// as a whole `PAD` bytes, the ones past its end overwritten by the next piece or left
+    /// past the end of the text.
+    ///
+    /// # Safety
+    /// As for `push`, and `PAD` bytes from the start of `piece` must be readable.
+    #[inline(always)]
+    pub unsafe fn push_padded(&mut self, piece: &str) {
+        let n = piece.len();
+        #[cfg(debug_assertions)]
+        assert!(
+            n <= PAD && self.written() + n <= self.most,
+            "a line larger than its room"
+        );
+        // SAFETY: `PAD` bytes from `piece` are readable (the caller's promise), and `to` has
+        // room for `PAD` bytes: the line's room and the `PAD` after it. The spare room of
+        // `out` cannot overlap the piece.
+        unsafe {
+            std::ptr::copy_nonoverlapping(piece.as_ptr(), self.to, PAD);
+            self.to = self.to.add(n);
+        }
+    }
+}
+
+/// A constant piece of text that 32 bytes hold, kept in 32 bytes so that it is copied as a
+/// whole 32 bytes (`Line::push_text`).
+pub struct Text {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl Text {
+    pub const fn new(text: &str) -> Text {
+        let mut bytes = [0; 32];
+        let mut i = 0;
+        while i < text.len() {
+            bytes[i] = text.as_bytes()[i];
+            i += 1;
+        }
+        Text {
+            bytes,
+            len: text.len(),
+        }
+    }
+
+    pub fn as_str(&'static self) -> &'static str {
+        // SAFETY: the bytes up to `len` are those of a `&str` (`new`).
+        unsafe { std::str::from_utf8_unchecked(&self.bytes[..self.len]) }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+}
+
 /// Room reserved at the end of `out` for pieces of `most` bytes in all: one capacity check for
 /// all of them, then a length check and a short copy for each. `out` takes the bytes written
 /// when the cursor is dropped.

@@ -18,7 +18,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use super::mntr::{self, Entry, Value};
-use super::pieces::{self, Cursor, push};
+use super::pieces::{self, Cursor, PAD, Text, push};
 use super::seen::{self, Seen};
 
 /// Prometheus metric types, as the exposition format names them.
@@ -34,7 +34,7 @@ enum Kind {
 
 impl Kind {
     /// The end of a TYPE line: the type's name and the line feed.
-    fn type_end(self) -> &'static str {
+    const fn type_end(self) -> &'static str {
         match self {
             Kind::Gauge => " gauge\n",
             Kind::Counter => " counter\n",
@@ -45,13 +45,16 @@ impl Kind {
 }
 
 /// Counts of things that exist now (they go down as well as up), not of events.
-const CURRENT_COUNTS: &[&str] = &[
-    "zk_znode_count",
-    "zk_watch_count",
-    "zk_ephemerals_count",
-    "zk_open_file_descriptor_count",
-    "zk_max_file_descriptor_count",
-];
+fn is_current_count(name: &str) -> bool {
+    matches!(
+        name,
+        "zk_znode_count"
+            | "zk_watch_count"
+            | "zk_ephemerals_count"
+            | "zk_open_file_descriptor_count"
+            | "zk_max_file_descriptor_count"
+    )
+}
 
 /// Prefixes of a summary's statistics in 3.6+ `mntr` (`zk_avg_…`, `zk_p99_…`): values of
 /// the moment, not counts, except `zk_cnt_`.
@@ -66,45 +69,96 @@ fn is_statistic(name: &str) -> bool {
             && prefix[1..].bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// Whether ZooKeeper's name says this number counts events.
-#[inline(always)]
-fn is_counter(name: &str) -> bool {
-    if name.ends_with("_count") {
-        return !CURRENT_COUNTS.contains(&name) && !is_statistic(name);
+/// How a number that is not a summary's becomes a family, from its mntr name: its type,
+/// what its name loses and gains, what its HELP says.
+struct Style {
+    kind: Kind,
+    note: Note,
+    /// Bytes the mntr name loses at its end (`_ms`).
+    cut: usize,
+    suffix: Text,
+    /// The HELP text after the family's name: up to the mntr name when the family is
+    /// renamed, else to the TYPE line's name.
+    help: Text,
+    /// After the mntr name, to the TYPE line's name; empty when the family is not renamed.
+    help_end: Text,
+    type_end: Text,
+}
+
+impl Style {
+    const fn new(kind: Kind, note: Note, cut: usize, suffix: &str) -> Style {
+        let renamed = !suffix.is_empty();
+        Style {
+            kind,
+            note,
+            cut,
+            suffix: Text::new(suffix),
+            help: Text::new(match renamed {
+                true => " ZooKeeper mntr ",
+                false => " ZooKeeper mntr.\n# TYPE ",
+            }),
+            help_end: Text::new(match (renamed, note) {
+                (false, _) => "",
+                (true, Note::InSeconds) => ", in seconds.\n# TYPE ",
+                (true, _) => ".\n# TYPE ",
+            }),
+            type_end: Text::new(kind.type_end()),
+        }
     }
-    // Counters whose names do not end in `_count`.
-    name.starts_with("zk_cnt_") || matches!(name, "zk_packets_received" | "zk_packets_sent")
+
+    fn renamed(&self) -> bool {
+        self.suffix.len() > 0
+    }
+}
+
+static GAUGE: Style = Style::new(Kind::Gauge, Note::None, 0, "");
+static UNTYPED: Style = Style::new(Kind::Untyped, Note::None, 0, "");
+static COUNTER: Style = Style::new(Kind::Counter, Note::None, 0, "_total");
+/// A counter counts events (pauses), not milliseconds: its name loses the unit and gains
+/// no other, and its value stays.
+static MILLISECONDS_COUNTER: Style = Style::new(Kind::Counter, Note::None, 3, "_total");
+static MILLISECONDS: Style = Style::new(Kind::Gauge, Note::InSeconds, 3, "_seconds");
+
+/// The style of a number under mntr name `name`, not a summary's.
+#[inline(always)]
+fn style(name: &str) -> &'static Style {
+    // Whether ZooKeeper's name says the number counts events.
+    if name.ends_with("_ms") {
+        match name.starts_with("zk_cnt_") {
+            true => &MILLISECONDS_COUNTER,
+            false => &MILLISECONDS,
+        }
+    } else if name.ends_with("_count") {
+        match is_current_count(name) || is_statistic(name) {
+            true => &UNTYPED,
+            false => &COUNTER,
+        }
+    } else if name.starts_with("zk_cnt_")
+        || matches!(name, "zk_packets_received" | "zk_packets_sent")
+    {
+        // Counters whose names do not end in `_count`.
+        &COUNTER
+    } else {
+        &GAUGE
+    }
 }
 
 /// The family of a number under mntr name `name`, a summary's or not: its type, what its
 /// HELP adds, and its name, which is `head` (the mntr name, or its start) and `suffix`.
-#[inline(always)]
 fn number_family(name: &str, summary: bool) -> (Kind, Note, &str, &'static str) {
-    let millis = name.strip_suffix("_ms");
-    let kind = if summary {
-        Kind::Summary
-    } else if is_counter(name) {
-        Kind::Counter
-    } else if millis.is_none() && name.ends_with("_count") {
-        Kind::Untyped
-    } else {
-        Kind::Gauge
-    };
-    // A counter counts events, whatever their unit: its value stays.
-    let note = match millis.is_some() && kind != Kind::Counter {
-        true => Note::InSeconds,
-        false => Note::None,
-    };
-    // A counter counts events (pauses), not milliseconds: its name loses the unit and
-    // gains no other.
-    let (head, suffix) = match (millis, kind) {
-        (None, Kind::Counter) => (name, "_total"),
-        (None, _) => (name, ""),
-        (Some(head), Kind::Counter) => (head, "_total"),
-        (Some(head), _) => (head, "_seconds"),
-    };
-    (kind, note, head, suffix)
+    if summary {
+        return match name.strip_suffix("_ms") {
+            Some(head) => (Kind::Summary, Note::InSeconds, head, "_seconds"),
+            None => (Kind::Summary, Note::None, name, ""),
+        };
+    }
+    let style = style(name);
+    let head = &name[..name.len() - style.cut];
+    (style.kind, style.note, head, style.suffix.as_str())
 }
+
+/// How a family's block starts: its name follows.
+const HELP: &str = "# HELP ";
 
 /// The family that `zk_up` is, always first and always alone.
 const UP: &str = "zk_up";
@@ -177,8 +231,9 @@ struct Series<'e> {
 }
 
 /// A family on the page.
-struct Family<'e> {
-    name: Piece<'e>,
+struct Family {
+    /// Its name, in `out`: right after the `# HELP ` its block starts with.
+    name: Span,
     kind: Kind,
     /// Its HELP, TYPE and samples, in `out`.
     block: Span,
@@ -198,7 +253,7 @@ struct Page<'e> {
     out: String,
     /// Family names that are not the mntr name as it is, and label sets.
     names: String,
-    families: Vec<Family<'e>>,
+    families: Vec<Family>,
     /// Families by name: their numbers in `families`.
     by_name: Seen,
     /// Series with labels, by family and label set: their numbers in `series`.
@@ -210,21 +265,25 @@ struct Page<'e> {
     late_samples: Vec<(Span, usize)>,
     /// Room for a line's labels, reused from line to line.
     labels: Vec<(Cow<'e, str>, Cow<'e, str>)>,
+    /// The address after the last byte of the answer that may be read: `PAD` bytes past its
+    /// end when it is padded, else its end.
+    readable_end: usize,
 }
 
 /// The Prometheus page of the `mntr` answer; `up` says whether the server answered (with
 /// `up` false, `mntr` is empty).
 pub fn page(mntr: &str, up: bool) -> String {
-    Page::of(mntr, up).finish()
+    let padded = pieces::padded(mntr);
+    Page::of(&padded[..mntr.len()], PAD, up).finish()
 }
 
 /// The page `page` gives, with every line taken the long way (`Page::add`), as the tests and
 /// the fuzz target compare it with `page`.
 #[cfg(any(test, fuzzing))]
 pub fn page_the_long_way(mntr: &str, up: bool) -> String {
-    let mut page = Page::new(mntr, up);
+    let mut page = Page::new(mntr, 0, up);
     for entry in mntr::entries(mntr) {
-        page.add(&entry);
+        page.add(entry);
     }
     page.finish()
 }
@@ -233,43 +292,51 @@ impl<'e> Page<'e> {
     /// Every line of `mntr` on the page, which `finish` puts together: compiled for AVX2
     /// where the processor has it (keys are then read 32 bytes at a time without a call, and
     /// pieces copied 32 bytes at a time), else for any x86_64.
-    fn of(mntr: &'e str, up: bool) -> Page<'e> {
+    ///
+    /// `padding` bytes after the answer may be read.
+    fn of(mntr: &'e str, padding: usize, up: bool) -> Page<'e> {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has AVX2 (checked above).
-            return unsafe { Page::of_avx2(mntr, up) };
+            return unsafe { Page::of_avx2(mntr, padding, up) };
         }
-        Page::of_any(mntr, up, mntr::plain_run)
+        Page::of_any(mntr, padding, up, mntr::plain_run)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn of_avx2(mntr: &'e str, up: bool) -> Page<'e> {
+    fn of_avx2(mntr: &'e str, padding: usize, up: bool) -> Page<'e> {
         // `mntr::avx2::plain_run`, written out: as a `target_feature` function it cannot be
         // marked to be inlined, and called it costs 15 instructions a line.
-        Page::of_any(mntr, up, |bytes| {
+        Page::of_any(mntr, padding, up, |bytes| {
             mntr::plain_run_with(bytes, |chunk| mntr::avx2::others_of(chunk))
         })
     }
 
     /// `of`, reading keys with `plain_run` (`mntr::entries_with`).
     #[inline(always)]
-    fn of_any(mntr: &'e str, up: bool, plain_run: impl Fn(&[u8]) -> usize) -> Page<'e> {
-        let mut page = Page::new(mntr, up);
+    fn of_any(
+        mntr: &'e str,
+        padding: usize,
+        up: bool,
+        plain_run: impl Fn(&[u8]) -> usize,
+    ) -> Page<'e> {
+        let mut page = Page::new(mntr, padding, up);
         for entry in mntr::entries_with(mntr, plain_run) {
             let usual = match (entry.plain, entry.value) {
                 (true, Value::Number(value)) => page.add_usual(entry.name, value),
                 _ => false,
             };
             if !usual {
-                page.add(&entry);
+                page.add(entry);
             }
         }
         page
     }
 
-    /// A page with `zk_up` on it, and room for the lines of `mntr`.
-    fn new(mntr: &str, up: bool) -> Page<'e> {
+    /// A page with `zk_up` on it, and room for the lines of `mntr`, after which `padding`
+    /// bytes may be read.
+    fn new(mntr: &str, padding: usize, up: bool) -> Page<'e> {
         // A page holds each name three times (HELP, TYPE, sample), a line being 40 bytes or so.
         let lines = mntr.len() / 32;
         let mut page = Page {
@@ -282,6 +349,7 @@ impl<'e> Page<'e> {
             late: String::new(),
             late_samples: Vec::new(),
             labels: Vec::new(),
+            readable_end: mntr.as_ptr() as usize + mntr.len() + padding,
         };
         page.out
             .push_str("# HELP zk_up 1 when ZooKeeper answered mntr, else 0.\n# TYPE zk_up gauge\n");
@@ -295,47 +363,70 @@ impl<'e> Page<'e> {
     /// what only other lines need. False when the line needs `add`.
     #[inline(always)]
     fn add_usual(&mut self, name: &'e str, value: &'e str) -> bool {
-        let (kind, note, head, suffix) = number_family(name, false);
-        let family = match suffix {
-            "" => Piece::Answer(name),
-            _ => {
-                let start = self.names.len();
-                push(&mut self.names, head);
-                push(&mut self.names, suffix);
-                Piece::Names(Span::since(start, &self.names))
-            }
-        };
-        let family_name = family.of(&self.names);
-        if family_name == UP {
+        // Names and values are slices of the answer, which `PAD` bytes follow (`page`):
+        // copied whole `PAD` bytes at a time, when they are no longer.
+        let readable = |piece: &str| piece.as_ptr() as usize + PAD <= self.readable_end;
+        if name.len() > PAD || value.len() > PAD || !readable(name) || !readable(value) {
             return false;
         }
-        let hash = self.by_name.hash(family_name.as_bytes());
-        let number = self.families.len() as u32;
-        let (families, names) = (&self.families, &self.names);
-        let found = self.by_name.entry(hash, number, |f| {
-            families[f as usize].name.of(names) == family_name
-        });
-        if let seen::Entry::Found(_) = found {
-            return false;
-        }
+        let style = style(name);
+        let head = &name[..name.len() - style.cut];
+        // The family's lines are written first, and taken back when the family is on the
+        // page already (or is `zk_up`): its name is then read where the HELP line has it.
         let start = self.out.len();
-        let most = 3 * family_name.len() + name.len() + value.len() + HEADER_TEXT + 2;
-        let mut line = pieces::cursor(&mut self.out, most);
-        push_header(&mut line, family_name, name, !suffix.is_empty(), note, kind);
-        line.push(family_name);
-        line.push(" ");
-        if note != Note::InSeconds {
-            line.push(value);
-            line.push("\n");
+        let family_len = head.len() + style.suffix.len();
+        let most = 3 * family_len + name.len() + value.len() + HEADER_TEXT + 2;
+        let mut line = pieces::line(&mut self.out, most);
+        // SAFETY: the pieces take at most `most` bytes (HEADER_TEXT is more than the
+        // constant pieces), and those copied padded are slices of the answer, no longer
+        // than `PAD` and with `PAD` readable bytes from their start (checked above).
+        unsafe {
+            line.push(HELP);
+            line.push_padded(head);
+            line.push_text(&style.suffix);
+            line.push_text(&style.help);
+            if style.renamed() {
+                line.push_padded(name);
+                line.push_text(&style.help_end);
+            }
+            line.push_padded(head);
+            line.push_text(&style.suffix);
+            line.push_text(&style.type_end);
+            line.push_padded(head);
+            line.push_text(&style.suffix);
+            line.push(" ");
+            if style.note != Note::InSeconds {
+                line.push_padded(value);
+                line.push("\n");
+            }
         }
         drop(line);
-        if note == Note::InSeconds {
+        let at = start + HELP.len();
+        let family = Span {
+            start: at,
+            end: at + family_len,
+        };
+        let family_name = family.of(&self.out);
+        let hash = self.by_name.hash(family_name.as_bytes());
+        let number = self.families.len() as u32;
+        let (families, out) = (&self.families, &self.out);
+        let found = match family_name == UP {
+            true => None,
+            false => Some(self.by_name.entry(hash, number, |f| {
+                families[f as usize].name.of(out) == family_name
+            })),
+        };
+        if !matches!(found, Some(seen::Entry::Added)) {
+            self.out.truncate(start);
+            return false;
+        }
+        if style.note == Note::InSeconds {
             push_thousandth(&mut self.out, value);
             self.out.push('\n');
         }
         self.families.push(Family {
             name: family,
-            kind,
+            kind: style.kind,
             block: Span::since(start, &self.out),
             bare: true,
             shown: true,
@@ -344,8 +435,8 @@ impl<'e> Page<'e> {
         true
     }
 
-    fn add(&mut self, entry: &Entry<'e>) {
-        let Some(series) = plan(entry, &mut self.names, &mut self.labels) else {
+    fn add(&mut self, entry: Entry<'e>) {
+        let Some(series) = plan(&entry, &mut self.names, &mut self.labels) else {
             return;
         };
         let name = series.family.of(&self.names);
@@ -353,19 +444,24 @@ impl<'e> Page<'e> {
             return;
         }
         let hash = self.by_name.hash(name.as_bytes());
-        let (families, names) = (&self.families, &self.names);
+        let families = &self.families;
         let number = families.len() as u32;
         let found = self.by_name.entry(hash, number, |f| {
-            families[f as usize].name.of(names) == name
+            families[f as usize].name.of(&self.out) == name
         });
         let f = match found {
             seen::Entry::Found(f) => f as usize,
             seen::Entry::Added => {
                 let f = self.families.len();
+                let start = self.out.len();
+                let at = start + HELP.len();
                 self.families.push(Family {
-                    name: series.family,
+                    name: Span {
+                        start: at,
+                        end: at + name.len(),
+                    },
                     kind: series.kind,
-                    block: Span::since(self.out.len(), &self.out),
+                    block: Span::since(start, &self.out),
                     bare: false,
                     shown: true,
                     late: None,
@@ -436,13 +532,13 @@ impl<'e> Page<'e> {
             }
             for suffix in ["_sum", "_count"] {
                 name.clear();
-                push(&mut name, self.families[s].name.of(&self.names));
+                push(&mut name, self.families[s].name.of(&self.out));
                 push(&mut name, suffix);
                 let hash = self.by_name.hash(name.as_bytes());
-                let (families, names) = (&self.families, &self.names);
+                let (families, out) = (&self.families, &self.out);
                 let found = self
                     .by_name
-                    .find(hash, |f| families[f as usize].name.of(names) == name);
+                    .find(hash, |f| families[f as usize].name.of(out) == name);
                 if let Some(f) = found {
                     self.families[f as usize].shown = false;
                     hidden = true;
@@ -476,7 +572,7 @@ impl<'e> Page<'e> {
 /// at most.
 #[inline(always)]
 fn push_header(line: &mut Cursor, family: &str, name: &str, renamed: bool, note: Note, kind: Kind) {
-    line.push("# HELP ");
+    line.push(HELP);
     line.push(family);
     if !renamed && note == Note::None {
         // The usual HELP, in one piece.
@@ -768,7 +864,8 @@ mod tests {
             let page = page_of(answer);
             assert_eq!(page, page_the_long_way(answer, true), "{answer}");
             // Compiled for any x86_64, as on a processor without AVX2.
-            let any = Page::of_any(answer, true, mntr::plain_run).finish();
+            let padded = pieces::padded(answer);
+            let any = Page::of_any(&padded[..answer.len()], PAD, true, mntr::plain_run).finish();
             assert_eq!(page, any, "{answer}");
         }
     }
@@ -1014,7 +1111,7 @@ mod tests {
         // Each family's quantile is the same label set: only the family tells the series
         // apart, and it must keep them apart in the table too.
         let (mntr, n) = megabyte_of(|n| format!("zk_a{n}{{quantile=\"0.5\"}}\t{n}\n"));
-        let page = Page::of(&mntr, true);
+        let page = Page::of(&mntr, 0, true);
         // A search for a series goes through few slots, not through every family's.
         assert!(
             page.labelled.longest_run() < 100,

@@ -23,7 +23,7 @@ pub struct Entry<'a> {
 impl<'a> Entry<'a> {
     /// A line whose key is a plain name.
     #[inline]
-    fn plain(key: &'a str, value: Value<'a>) -> Entry<'a> {
+    pub fn plain(key: &'a str, value: Value<'a>) -> Entry<'a> {
         Entry {
             key,
             name: key,
@@ -202,57 +202,89 @@ fn first_label(rest: &str) -> Result<Option<(Label<'_>, &str)>, Broken> {
 /// The entries of an `mntr` answer, one at a time. A line that is not `key<TAB>value`, or
 /// whose key has braces that do not hold `name="value"` pairs, is left out.
 pub fn entries(mntr: &str) -> Entries<'_> {
-    entries_with(mntr, plain_run)
+    Entries {
+        lines: lines_with(mntr, plain_run),
+    }
 }
 
-/// `entries`, with `plain_run` telling how many bytes a text starts with that a plain key
-/// holds: the renderings give one compiled for the processor they run on.
+/// The lines of an `mntr` answer, one at a time, with `plain_run` telling how many bytes a
+/// text starts with that a plain key holds: the renderings give one compiled for the
+/// processor they run on.
 #[inline(always)]
-pub fn entries_with<F: Fn(&[u8]) -> usize>(mntr: &str, plain_run: F) -> Entries<'_, F> {
-    Entries {
+pub fn lines_with<F: Fn(&[u8]) -> usize>(mntr: &str, plain_run: F) -> Lines<'_, F> {
+    Lines {
         rest: mntr,
         plain_run,
     }
 }
 
-/// The entries of an `mntr` answer (`entries`).
-pub struct Entries<'a, F = fn(&[u8]) -> usize> {
+/// One line of an `mntr` answer.
+#[derive(Debug, Clone, Copy)]
+pub enum Line<'a> {
+    /// A plain key and its value, as ZooKeeper prints nearly every line.
+    Plain(&'a str, Value<'a>),
+    /// Any other line, as printed: `read_line` tells the entry it is, if any.
+    Other(&'a str),
+}
+
+/// The lines of an `mntr` answer (`lines_with`).
+pub struct Lines<'a, F> {
     /// The lines not read yet.
     rest: &'a str,
     plain_run: F,
 }
 
-impl<'a, F: Fn(&[u8]) -> usize> Iterator for Entries<'a, F> {
+impl<'a, F: Fn(&[u8]) -> usize> Iterator for Lines<'a, F> {
+    type Item = Line<'a>;
+
+    // Inlined into the renderings' loops, so that a line is not handed back through memory.
+    #[inline(always)]
+    fn next(&mut self) -> Option<Line<'a>> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        // Most keys are plain and end at the tab: each of their bytes is looked at once.
+        let run = (self.plain_run)(self.rest.as_bytes());
+        let (key, tail) = self.rest.split_at(run);
+        Some(match tail.as_bytes() {
+            // Most values are one digit, the line ending right after it.
+            [b'\t', b'0'..=b'9', b'\n', ..] if starts_well(key) => {
+                self.rest = &tail[3..];
+                Line::Plain(key, Value::Number(&tail[1..2]))
+            }
+            [b'\t', ..] if starts_well(key) => {
+                let (value, after) = split_line(&tail[1..]);
+                self.rest = after;
+                Line::Plain(key, Value::read(value.trim_ascii()))
+            }
+            _ => {
+                let (line, after) = split_line(self.rest);
+                self.rest = after;
+                Line::Other(line)
+            }
+        })
+    }
+}
+
+/// The entries of an `mntr` answer (`entries`).
+pub struct Entries<'a> {
+    lines: Lines<'a, fn(&[u8]) -> usize>,
+}
+
+impl<'a> Iterator for Entries<'a> {
     type Item = Entry<'a>;
 
-    // Inlined into the renderings' loops, so that an entry is not handed back through memory.
-    #[inline(always)]
     fn next(&mut self) -> Option<Entry<'a>> {
-        while !self.rest.is_empty() {
-            // Most keys are plain and end at the tab: each of their bytes is looked at once.
-            let run = (self.plain_run)(self.rest.as_bytes());
-            let (key, tail) = self.rest.split_at(run);
-            match tail.as_bytes() {
-                // Most values are one digit, the line ending right after it.
-                [b'\t', b'0'..=b'9', b'\n', ..] if starts_well(key) => {
-                    self.rest = &tail[3..];
-                    return Some(Entry::plain(key, Value::Number(&tail[1..2])));
-                }
-                [b'\t', ..] if starts_well(key) => {
-                    let (value, after) = split_line(&tail[1..]);
-                    self.rest = after;
-                    return Some(Entry::plain(key, Value::read(value.trim_ascii())));
-                }
-                _ => {
-                    let (line, after) = split_line(self.rest);
-                    self.rest = after;
+        loop {
+            match self.lines.next()? {
+                Line::Plain(key, value) => return Some(Entry::plain(key, value)),
+                Line::Other(line) => {
                     if let Some(entry) = read_line(line) {
                         return Some(entry);
                     }
                 }
             }
         }
-        None
     }
 }
 
@@ -269,7 +301,7 @@ fn split_line(text: &str) -> (&str, &str) {
 }
 
 /// Any line: a key, spaces around it, labels or not, a tab, a value.
-fn read_line(line: &str) -> Option<Entry<'_>> {
+pub fn read_line(line: &str) -> Option<Entry<'_>> {
     let (key, value) = line.split_once('\t')?;
     let key = key.trim_ascii();
     let plain = is_plain(key);

@@ -17,7 +17,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use super::mntr::{self, Entry, Value};
+use super::mntr::{self, Entry, Line, Value};
 use super::pieces::{self, Cursor, PAD, Text, push};
 use super::seen::{self, Seen};
 
@@ -59,14 +59,15 @@ fn is_current_count(name: &str) -> bool {
 /// Prefixes of a summary's statistics in 3.6+ `mntr` (`zk_avg_…`, `zk_p99_…`): values of
 /// the moment, not counts, except `zk_cnt_`.
 fn is_statistic(name: &str) -> bool {
-    let Some(rest) = name.strip_prefix("zk_") else {
+    let Some(rest) = name.as_bytes().strip_prefix(b"zk_") else {
         return false;
     };
-    let prefix = &rest[..rest.bytes().position(|b| b == b'_').unwrap_or(rest.len())];
-    matches!(prefix, "avg" | "min" | "max" | "sum")
-        || (prefix.len() > 1
-            && prefix.starts_with('p')
-            && prefix[1..].bytes().all(|b| b.is_ascii_digit()))
+    let prefix = rest.split(|&b| b == b'_').next().unwrap_or_default();
+    match prefix {
+        b"avg" | b"min" | b"max" | b"sum" => true,
+        [b'p', digits @ ..] => !digits.is_empty() && digits.iter().all(u8::is_ascii_digit),
+        _ => false,
+    }
 }
 
 /// How a number that is not a summary's becomes a family, from its mntr name: its type,
@@ -182,6 +183,12 @@ impl Span {
     #[inline]
     fn of(self, names: &str) -> &str {
         &names[self.start..self.end]
+    }
+
+    /// `of`, as bytes: what names are compared and hashed as.
+    #[inline]
+    fn bytes(self, names: &str) -> &[u8] {
+        &names.as_bytes()[self.start..self.end]
     }
 }
 
@@ -313,7 +320,7 @@ impl<'e> Page<'e> {
         })
     }
 
-    /// `of`, reading keys with `plain_run` (`mntr::entries_with`).
+    /// `of`, reading keys with `plain_run` (`mntr::lines_with`).
     #[inline(always)]
     fn of_any(
         mntr: &'e str,
@@ -322,13 +329,21 @@ impl<'e> Page<'e> {
         plain_run: impl Fn(&[u8]) -> usize,
     ) -> Page<'e> {
         let mut page = Page::new(mntr, padding, up);
-        for entry in mntr::entries_with(mntr, plain_run) {
-            let usual = match (entry.plain, entry.value) {
-                (true, Value::Number(value)) => page.add_usual(entry.name, value),
-                _ => false,
-            };
-            if !usual {
-                page.add(entry);
+        for line in mntr::lines_with(mntr, plain_run) {
+            match line {
+                Line::Plain(key, value) => {
+                    if let Value::Number(text) = value
+                        && page.add_usual(key, text)
+                    {
+                        continue;
+                    }
+                    page.add(Entry::plain(key, value));
+                }
+                Line::Other(line) => {
+                    if let Some(entry) = mntr::read_line(line) {
+                        page.add(entry);
+                    }
+                }
             }
         }
         page
@@ -395,7 +410,8 @@ impl<'e> Page<'e> {
             line.push_padded(head);
             line.push_text(&style.suffix);
             line.push(" ");
-            if style.note != Note::InSeconds {
+            // Zero milliseconds, as ZooKeeper prints most of them, are zero seconds.
+            if style.note != Note::InSeconds || value == "0" {
                 line.push_padded(value);
                 line.push("\n");
             }
@@ -406,21 +422,21 @@ impl<'e> Page<'e> {
             start: at,
             end: at + family_len,
         };
-        let family_name = family.of(&self.out);
-        let hash = self.by_name.hash(family_name.as_bytes());
+        let family_name = family.bytes(&self.out);
+        let hash = self.by_name.hash(family_name);
         let number = self.families.len() as u32;
         let (families, out) = (&self.families, &self.out);
-        let found = match family_name == UP {
+        let found = match family_name == UP.as_bytes() {
             true => None,
             false => Some(self.by_name.entry(hash, number, |f| {
-                families[f as usize].name.of(out) == family_name
+                families[f as usize].name.bytes(out) == family_name
             })),
         };
         if !matches!(found, Some(seen::Entry::Added)) {
             self.out.truncate(start);
             return false;
         }
-        if style.note == Note::InSeconds {
+        if style.note == Note::InSeconds && value != "0" {
             push_thousandth(&mut self.out, value);
             self.out.push('\n');
         }
@@ -447,7 +463,7 @@ impl<'e> Page<'e> {
         let families = &self.families;
         let number = families.len() as u32;
         let found = self.by_name.entry(hash, number, |f| {
-            families[f as usize].name.of(&self.out) == name
+            families[f as usize].name.bytes(&self.out) == name.as_bytes()
         });
         let f = match found {
             seen::Entry::Found(f) => f as usize,
@@ -536,9 +552,9 @@ impl<'e> Page<'e> {
                 push(&mut name, suffix);
                 let hash = self.by_name.hash(name.as_bytes());
                 let (families, out) = (&self.families, &self.out);
-                let found = self
-                    .by_name
-                    .find(hash, |f| families[f as usize].name.of(out) == name);
+                let found = self.by_name.find(hash, |f| {
+                    families[f as usize].name.bytes(out) == name.as_bytes()
+                });
                 if let Some(f) = found {
                     self.families[f as usize].shown = false;
                     hidden = true;
@@ -803,9 +819,6 @@ fn push_float(out: &mut String, number: f64) {
 /// `text`, a number in JSON's syntax, divided by 1000: for decimals, the point moves three
 /// digits to the left, so `1500` is `1.5` with no rounding on the way.
 fn push_thousandth(out: &mut String, text: &str) {
-    if text == "0" {
-        return out.push('0');
-    }
     if text.bytes().any(|b| b == b'e' || b == b'E') {
         return push_float(out, text.parse::<f64>().unwrap_or(f64::NAN) / 1000.0);
     }
@@ -818,22 +831,30 @@ fn push_thousandth(out: &mut String, text: &str) {
         None => (digits, ""),
     };
     let (kept, moved) = integer.split_at(integer.len().saturating_sub(3));
-    out.push_str(sign);
+    // The decimals: zeros, the digits moved, the fraction, less the zeros they end with.
+    let fraction = without_trailing_zeros(fraction);
+    let moved = match fraction {
+        "" => without_trailing_zeros(moved),
+        _ => moved,
+    };
+    push(out, sign);
     push(out, if kept.is_empty() { "0" } else { kept });
-    let point = out.len();
-    out.push('.');
-    for _ in moved.len()..3 {
-        out.push('0');
+    if !moved.is_empty() || !fraction.is_empty() {
+        push(out, ".");
+        push(out, &"000"[..3 - integer.len().min(3)]);
+        push(out, moved);
+        push(out, fraction);
     }
-    push(out, moved);
-    push(out, fraction);
-    // Trailing zeros go, and the point with them when nothing follows it.
-    let decimals = out[point..].trim_end_matches('0').len();
-    out.truncate(if decimals == 1 {
-        point
-    } else {
-        point + decimals
-    });
+}
+
+/// `digits` without the zeros it ends with.
+fn without_trailing_zeros(digits: &str) -> &str {
+    let bytes = digits.as_bytes();
+    let mut end = bytes.len();
+    while end > 0 && bytes[end - 1] == b'0' {
+        end -= 1;
+    }
+    &digits[..end]
 }
 
 #[cfg(test)]

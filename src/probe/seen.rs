@@ -133,11 +133,23 @@ fn hash(key: [u64; 2], bytes: &[u8]) -> u64 {
     const ODD: u64 = 0x9e37_79b9_7f4a_7c15;
     let n = bytes.len();
     let mut state = key[0] ^ (n as u64).wrapping_mul(ODD);
-    if n >= 16 {
+    if n > 64 {
         let mut at = 0;
         while at + 16 < n {
             state = fold(state ^ word(bytes, at), key[1] ^ word(bytes, at + 8));
             at += 16;
+        }
+        state = fold(state ^ word(bytes, n - 16), key[1] ^ word(bytes, n - 8));
+    } else if n >= 16 {
+        // As above, written out for the one to four turns most names take.
+        if n > 16 {
+            state = fold(state ^ word(bytes, 0), key[1] ^ word(bytes, 8));
+            if n > 32 {
+                state = fold(state ^ word(bytes, 16), key[1] ^ word(bytes, 24));
+                if n > 48 {
+                    state = fold(state ^ word(bytes, 32), key[1] ^ word(bytes, 40));
+                }
+            }
         }
         state = fold(state ^ word(bytes, n - 16), key[1] ^ word(bytes, n - 8));
     } else if n >= 8 {

@@ -30,15 +30,6 @@ pub fn push(out: &mut String, piece: &str) {
 /// past the end of a line.
 pub const PAD: usize = 64;
 
-/// `text` with `PAD` bytes after it, so that copies from any of its pieces may read past
-/// their end: what `Line::push_padded` copies from.
-pub fn padded(text: &str) -> String {
-    let mut padded = String::with_capacity(text.len() + PAD);
-    padded.push_str(text);
-    padded.push_str(&"\0".repeat(PAD));
-    padded
-}
-
 /// Room at the end of `out` for a line of `most` bytes and `PAD` more, written without a check
 /// for each piece; `out` takes the bytes written when the line is dropped.
 #[inline(always)]

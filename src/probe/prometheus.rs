@@ -261,6 +261,8 @@ struct Page<'e> {
     /// Family names that are not the mntr name as it is, and label sets.
     names: String,
     families: Vec<Family>,
+    /// The numbers of the families that are summaries, in `families`.
+    summaries: Vec<usize>,
     /// Families by name: their numbers in `families`.
     by_name: Seen,
     /// Series with labels, by family and label set: their numbers in `series`.
@@ -272,23 +274,22 @@ struct Page<'e> {
     late_samples: Vec<(Span, usize)>,
     /// Room for a line's labels, reused from line to line.
     labels: Vec<(Cow<'e, str>, Cow<'e, str>)>,
-    /// The address after the last byte of the answer that may be read: `PAD` bytes past its
-    /// end when it is padded, else its end.
-    readable_end: usize,
+    /// The address right after the answer: pieces copied whole `PAD` bytes at a time must
+    /// start `PAD` bytes before it or sooner.
+    answer_end: usize,
 }
 
 /// The Prometheus page of the `mntr` answer; `up` says whether the server answered (with
 /// `up` false, `mntr` is empty).
 pub fn page(mntr: &str, up: bool) -> String {
-    let padded = pieces::padded(mntr);
-    Page::of(&padded[..mntr.len()], PAD, up).finish()
+    Page::of(mntr, up).finish()
 }
 
 /// The page `page` gives, with every line taken the long way (`Page::add`), as the tests and
 /// the fuzz target compare it with `page`.
 #[cfg(any(test, fuzzing))]
 pub fn page_the_long_way(mntr: &str, up: bool) -> String {
-    let mut page = Page::new(mntr, 0, up);
+    let mut page = Page::new(mntr, up);
     for entry in mntr::entries(mntr) {
         page.add(entry);
     }
@@ -299,36 +300,29 @@ impl<'e> Page<'e> {
     /// Every line of `mntr` on the page, which `finish` puts together: compiled for AVX2
     /// where the processor has it (keys are then read 32 bytes at a time without a call, and
     /// pieces copied 32 bytes at a time), else for any x86_64.
-    ///
-    /// `padding` bytes after the answer may be read.
-    fn of(mntr: &'e str, padding: usize, up: bool) -> Page<'e> {
+    fn of(mntr: &'e str, up: bool) -> Page<'e> {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has AVX2 (checked above).
-            return unsafe { Page::of_avx2(mntr, padding, up) };
+            return unsafe { Page::of_avx2(mntr, up) };
         }
-        Page::of_any(mntr, padding, up, mntr::plain_run)
+        Page::of_any(mntr, up, mntr::plain_run)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn of_avx2(mntr: &'e str, padding: usize, up: bool) -> Page<'e> {
+    fn of_avx2(mntr: &'e str, up: bool) -> Page<'e> {
         // `mntr::avx2::plain_run`, written out: as a `target_feature` function it cannot be
         // marked to be inlined, and called it costs 15 instructions a line.
-        Page::of_any(mntr, padding, up, |bytes| {
+        Page::of_any(mntr, up, |bytes| {
             mntr::plain_run_with(bytes, |chunk| mntr::avx2::others_of(chunk))
         })
     }
 
     /// `of`, reading keys with `plain_run` (`mntr::lines_with`).
     #[inline(always)]
-    fn of_any(
-        mntr: &'e str,
-        padding: usize,
-        up: bool,
-        plain_run: impl Fn(&[u8]) -> usize,
-    ) -> Page<'e> {
-        let mut page = Page::new(mntr, padding, up);
+    fn of_any(mntr: &'e str, up: bool, plain_run: impl Fn(&[u8]) -> usize) -> Page<'e> {
+        let mut page = Page::new(mntr, up);
         for line in mntr::lines_with(mntr, plain_run) {
             match line {
                 Line::Plain(key, value) => {
@@ -349,22 +343,22 @@ impl<'e> Page<'e> {
         page
     }
 
-    /// A page with `zk_up` on it, and room for the lines of `mntr`, after which `padding`
-    /// bytes may be read.
-    fn new(mntr: &str, padding: usize, up: bool) -> Page<'e> {
+    /// A page with `zk_up` on it, and room for the lines of `mntr`.
+    fn new(mntr: &str, up: bool) -> Page<'e> {
         // A page holds each name three times (HELP, TYPE, sample), a line being 40 bytes or so.
         let lines = mntr.len() / 32;
         let mut page = Page {
             out: String::with_capacity(4 * mntr.len() + 64 * lines + 256),
             names: String::with_capacity(mntr.len() / 2),
             families: Vec::with_capacity(lines),
+            summaries: Vec::new(),
             by_name: Seen::with_capacity(lines),
             labelled: Seen::with_capacity(0),
             series: Vec::new(),
             late: String::new(),
             late_samples: Vec::new(),
             labels: Vec::new(),
-            readable_end: mntr.as_ptr() as usize + mntr.len() + padding,
+            answer_end: mntr.as_ptr() as usize + mntr.len(),
         };
         page.out
             .push_str("# HELP zk_up 1 when ZooKeeper answered mntr, else 0.\n# TYPE zk_up gauge\n");
@@ -378,9 +372,10 @@ impl<'e> Page<'e> {
     /// what only other lines need. False when the line needs `add`.
     #[inline(always)]
     fn add_usual(&mut self, name: &'e str, value: &'e str) -> bool {
-        // Names and values are slices of the answer, which `PAD` bytes follow (`page`):
-        // copied whole `PAD` bytes at a time, when they are no longer.
-        let readable = |piece: &str| piece.as_ptr() as usize + PAD <= self.readable_end;
+        // Names and values are slices of the answer, copied whole `PAD` bytes at a time: a
+        // line that ends less than `PAD` bytes before the answer does (the last one or two)
+        // takes the long way, as does a name or value longer than that.
+        let readable = |piece: &str| piece.as_ptr() as usize + PAD <= self.answer_end;
         if name.len() > PAD || value.len() > PAD || !readable(name) || !readable(value) {
             return false;
         }
@@ -390,11 +385,10 @@ impl<'e> Page<'e> {
         // page already (or is `zk_up`): its name is then read where the HELP line has it.
         let start = self.out.len();
         let family_len = head.len() + style.suffix.len();
-        let most = 3 * family_len + name.len() + value.len() + HEADER_TEXT + 2;
-        let mut line = pieces::line(&mut self.out, most);
-        // SAFETY: the pieces take at most `most` bytes (HEADER_TEXT is more than the
-        // constant pieces), and those copied padded are slices of the answer, no longer
-        // than `PAD` and with `PAD` readable bytes from their start (checked above).
+        let mut line = pieces::line(&mut self.out, USUAL_MOST);
+        // SAFETY: the pieces take at most USUAL_MOST bytes, and those copied padded are
+        // slices of the answer, no longer than `PAD` and with `PAD` readable bytes from their
+        // start (checked above).
         unsafe {
             line.push(HELP);
             line.push_padded(head);
@@ -482,6 +476,9 @@ impl<'e> Page<'e> {
                     shown: true,
                     late: None,
                 });
+                if series.kind == Kind::Summary {
+                    self.summaries.push(f);
+                }
                 let family = series.family.of(&self.names);
                 let (name, note, kind) = (&series.name, series.note, series.kind);
                 let most = 2 * family.len() + name.len() + HEADER_TEXT;
@@ -542,10 +539,7 @@ impl<'e> Page<'e> {
         // make a second HELP for `X`.
         let mut name = String::new();
         let mut hidden = false;
-        for s in 0..self.families.len() {
-            if self.families[s].kind != Kind::Summary {
-                continue;
-            }
+        for s in std::mem::take(&mut self.summaries) {
             for suffix in ["_sum", "_count"] {
                 name.clear();
                 push(&mut name, self.families[s].name.of(&self.out));
@@ -617,6 +611,11 @@ fn push_header(line: &mut Cursor, family: &str, name: &str, renamed: bool, note:
 
 /// Most bytes the constant pieces of `push_header` and a label's name take.
 const HEADER_TEXT: usize = 64;
+
+/// Most bytes the lines of a usual line's family take (`Page::add_usual`): its name three
+/// times (the mntr name, `PAD` bytes at most, and a suffix of less than 32), the mntr name,
+/// its value (`PAD` bytes at most), and the constant pieces.
+const USUAL_MOST: usize = 3 * (PAD + 32) + 2 * PAD + HEADER_TEXT + 2;
 
 /// One sample line of `series`.
 #[inline]
@@ -885,8 +884,7 @@ mod tests {
             let page = page_of(answer);
             assert_eq!(page, page_the_long_way(answer, true), "{answer}");
             // Compiled for any x86_64, as on a processor without AVX2.
-            let padded = pieces::padded(answer);
-            let any = Page::of_any(&padded[..answer.len()], PAD, true, mntr::plain_run).finish();
+            let any = Page::of_any(answer, true, mntr::plain_run).finish();
             assert_eq!(page, any, "{answer}");
         }
     }
@@ -1132,7 +1130,7 @@ mod tests {
         // Each family's quantile is the same label set: only the family tells the series
         // apart, and it must keep them apart in the table too.
         let (mntr, n) = megabyte_of(|n| format!("zk_a{n}{{quantile=\"0.5\"}}\t{n}\n"));
-        let page = Page::of(&mntr, 0, true);
+        let page = Page::of(&mntr, true);
         // A search for a series goes through few slots, not through every family's.
         assert!(
             page.labelled.longest_run() < 100,

@@ -161,7 +161,7 @@ fn hash(key: [u64; 2], bytes: &[u8]) -> u64 {
         }
         state = fold(state ^ small, key[1]);
     }
-    fold(state, ODD)
+    state
 }
 
 #[cfg(test)]

@@ -86,18 +86,23 @@ pub(crate) enum Syntax {
 /// JSON's number syntax: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`; None for any
 /// other text.
 pub(crate) fn number_syntax(text: &str) -> Option<Syntax> {
-    fn digits(s: &[u8]) -> usize {
-        s.iter().take_while(|b| b.is_ascii_digit()).count()
-    }
     let bytes = text.as_bytes();
+    // How many digits there are from `at` on.
+    let digits = |at: usize| {
+        let mut end = at;
+        while end < bytes.len() && bytes[end].is_ascii_digit() {
+            end += 1;
+        }
+        end - at
+    };
     let mut at = usize::from(bytes.first() == Some(&b'-'));
-    let integer_digits = digits(&bytes[at..]);
+    let integer_digits = digits(at);
     if integer_digits == 0 || (integer_digits > 1 && bytes[at] == b'0') {
         return None;
     }
     at += integer_digits;
     if bytes.get(at) == Some(&b'.') {
-        let fraction = digits(&bytes[at + 1..]);
+        let fraction = digits(at + 1);
         if fraction == 0 {
             return None;
         }
@@ -110,7 +115,7 @@ pub(crate) fn number_syntax(text: &str) -> Option<Syntax> {
             if matches!(bytes.get(at), Some(b'+' | b'-')) {
                 at += 1;
             }
-            let exponent = digits(&bytes[at..]);
+            let exponent = digits(at);
             (exponent > 0 && at + exponent == bytes.len()).then_some(Syntax::Exponent)
         }
         Some(_) => None,

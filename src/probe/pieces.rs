@@ -5,7 +5,10 @@
 //! to the C library's `memcpy`, and musl's copies a byte at a time until the destination is
 //! aligned, then eight at a time (`rep movsq`), then the last few a byte at a time. `push`
 //! copies a piece of up to 64 bytes with two or four loads and as many stores, which may
-//! overlap, the way other `memcpy` implementations treat short lengths.
+//! overlap, the way other `memcpy` implementations treat short lengths. A `line` goes further
+//! for the lines nearly every answer is made of: one check for room for the whole line, then
+//! each piece copied as a whole block (`PAD` bytes of the answer, or a `Text` of 32), its
+//! length added to where the next one goes.
 
 /// Appends `piece` to `out`.
 #[inline(always)]
@@ -26,8 +29,8 @@ pub fn push(out: &mut String, piece: &str) {
     }
 }
 
-/// Bytes that may be read past the end of a piece `Line::push_padded` copies, and written
-/// past the end of a line.
+/// The block a piece of the answer is copied in (`Line::push_padded`): that many bytes from
+/// its start are read, and as many may be written past the end of a line.
 pub const PAD: usize = 64;
 
 /// Room at the end of `out` for a line of `most` bytes and `PAD` more, written without a check
@@ -287,6 +290,32 @@ mod tests {
             cursor(&mut out, 3).push("four");
         });
         assert!(too_much.is_err());
+    }
+
+    #[test]
+    fn a_line_writes_its_pieces_in_order_whole_blocks_or_not() {
+        // An answer with room to read a whole block from any of its pieces.
+        let answer = format!("zk_a_ms\t12\n{}", " ".repeat(PAD));
+        let (name, value) = (&answer[..7], &answer[8..10]);
+        const SUFFIX: Text = Text::new("_seconds");
+        let mut out = String::from("<");
+        let mut line = line(&mut out, 64);
+        // SAFETY: 34 bytes in all, of the 64 reserved; `name` and `value` start at least
+        // `PAD` bytes before the answer's end.
+        unsafe {
+            line.push("# ");
+            line.push_padded(&name[..4]);
+            line.push_text(&SUFFIX);
+            line.push(" ");
+            line.push_padded(name);
+            line.push(" ");
+            line.push_padded(value);
+            line.push("\n");
+        }
+        drop(line);
+        out.push('>');
+        assert_eq!(out, "<# zk_a_seconds zk_a_ms 12\n>");
+        assert_eq!(SUFFIX.as_str(), "_seconds");
     }
 
     #[test]

@@ -47,12 +47,19 @@ pub enum Value<'a> {
 
 impl<'a> Value<'a> {
     /// The value of a line, from its text.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read(text: &'a str) -> Value<'a> {
-        // Most values are one digit.
-        if let [b'0'..=b'9'] = text.as_bytes() {
-            return Value::Number(text);
+        // Most values are one digit, and nearly all others decimals (`0.0`, `-1`, `11201`).
+        match text.as_bytes() {
+            [b'0'..=b'9'] => Value::Number(text),
+            bytes if is_decimal(bytes) => Value::Number(text),
+            _ => Value::read_other(text),
         }
+    }
+
+    /// `read`, for a text that is not a decimal.
+    #[inline(never)]
+    fn read_other(text: &'a str) -> Value<'a> {
         match number_syntax(text) {
             Some(Syntax::Decimal { integer_digits }) if integer_digits <= MAX_INTEGER_DIGITS => {
                 return Value::Number(text);
@@ -68,6 +75,33 @@ impl<'a> Value<'a> {
             Err(_) => Value::Text(text),
         }
     }
+}
+
+/// Whether `bytes` are a decimal in JSON's syntax, `-?(0|[1-9][0-9]*)(\.[0-9]+)?`, with no
+/// more than `MAX_INTEGER_DIGITS` integer digits: as `number_syntax` tells, in one pass.
+#[inline(always)]
+fn is_decimal(bytes: &[u8]) -> bool {
+    let mut at = usize::from(bytes.first() == Some(&b'-'));
+    let integer = at;
+    while at < bytes.len() && bytes[at].is_ascii_digit() {
+        at += 1;
+    }
+    let digits = at - integer;
+    if digits == 0 || digits > MAX_INTEGER_DIGITS || (digits > 1 && bytes[integer] == b'0') {
+        return false;
+    }
+    if at == bytes.len() {
+        return true;
+    }
+    if bytes[at] != b'.' {
+        return false;
+    }
+    let fraction = at + 1;
+    at = fraction;
+    while at < bytes.len() && bytes[at].is_ascii_digit() {
+        at += 1;
+    }
+    at == bytes.len() && at > fraction
 }
 
 /// A decimal with no more integer digits than this is below `f64::MAX` (about 1.8e308), so
@@ -620,6 +654,22 @@ mod tests {
             number_syntax("-123.5"),
             Some(Syntax::Decimal { integer_digits: 3 })
         );
+    }
+
+    #[test]
+    fn is_decimal_tells_what_number_syntax_does() {
+        let long = "9".repeat(MAX_INTEGER_DIGITS);
+        let longer = "9".repeat(MAX_INTEGER_DIGITS + 1);
+        for text in [
+            "0", "-1", "0.0", "12.5", "-0.25", "11201", "1.0E-4", "2e10", "", "-", "01", "-01",
+            "1.", ".5", "1.2.3", "1e", "NaN", "+1", "0x10", "1,0", " 1", "1 ", &long, &longer,
+        ] {
+            let decimal = matches!(
+                number_syntax(text),
+                Some(Syntax::Decimal { integer_digits }) if integer_digits <= MAX_INTEGER_DIGITS
+            );
+            assert_eq!(is_decimal(text.as_bytes()), decimal, "{text:?}");
+        }
     }
 
     #[test]

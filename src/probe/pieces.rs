@@ -42,11 +42,13 @@ pub fn line(out: &mut String, most: usize) -> Line<'_> {
     // the length grows by exactly what it wrote: `out` holds whole UTF-8 again.
     let out = unsafe { out.as_mut_vec() };
     let start = out.len();
-    let to = out.spare_capacity_mut().as_mut_ptr().cast();
+    // SAFETY: the end of the text, inside the allocation (`start` is at most its capacity).
+    let first = unsafe { out.as_mut_ptr().add(start) };
     Line {
         out,
         start,
-        to,
+        first,
+        to: first,
         #[cfg(debug_assertions)]
         most,
     }
@@ -56,6 +58,8 @@ pub fn line(out: &mut String, most: usize) -> Line<'_> {
 pub struct Line<'a> {
     out: &'a mut Vec<u8>,
     start: usize,
+    /// Where the line starts, and where its next piece goes.
+    first: *mut u8,
     to: *mut u8,
     #[cfg(debug_assertions)]
     most: usize,
@@ -73,7 +77,28 @@ impl Drop for Line<'_> {
 impl Line<'_> {
     #[inline(always)]
     fn written(&self) -> usize {
-        self.to as usize - self.out.as_ptr() as usize - self.start
+        self.to as usize - self.first as usize
+    }
+
+    /// Appends `len` bytes of this line again, those from `from` on.
+    ///
+    /// # Safety
+    /// As for `push`, and the line must hold `from + len` bytes already, `len` at most `PAD`.
+    #[inline(always)]
+    pub unsafe fn push_again(&mut self, from: usize, len: usize) {
+        #[cfg(debug_assertions)]
+        assert!(
+            len <= PAD && from + len <= self.written() && self.written() + len <= self.most,
+            "a piece that is not in the line, or a line larger than its room"
+        );
+        // SAFETY: `PAD` bytes from `first + from` are inside the room (the line's and the
+        // `PAD` after it), the first `len` of them written already (the caller's promise), and
+        // `to` has room for `PAD` bytes. The two may overlap: `copy` reads all before it
+        // writes, and copies bytes whether they were written or not.
+        unsafe {
+            std::ptr::copy(self.first.add(from), self.to, PAD);
+            self.to = self.to.add(len);
+        }
     }
 
     /// Appends `piece`.

@@ -385,10 +385,14 @@ impl<'e> Page<'e> {
         // page already (or is `zk_up`): its name is then read where the HELP line has it.
         let start = self.out.len();
         let family_len = head.len() + style.suffix.len();
+        if family_len > PAD {
+            return false;
+        }
         let mut line = pieces::line(&mut self.out, USUAL_MOST);
-        // SAFETY: the pieces take at most USUAL_MOST bytes, and those copied padded are
-        // slices of the answer, no longer than `PAD` and with `PAD` readable bytes from their
-        // start (checked above).
+        // SAFETY: the pieces take at most USUAL_MOST bytes; those copied padded are slices
+        // of the answer, no longer than `PAD` and with `PAD` readable bytes from their start,
+        // and the family's name, written again from the HELP line, is no longer than `PAD`
+        // either (all checked above).
         unsafe {
             line.push(HELP);
             line.push_padded(head);
@@ -398,11 +402,9 @@ impl<'e> Page<'e> {
                 line.push_padded(name);
                 line.push_text(&style.help_end);
             }
-            line.push_padded(head);
-            line.push_text(&style.suffix);
+            line.push_again(HELP.len(), family_len);
             line.push_text(&style.type_end);
-            line.push_padded(head);
-            line.push_text(&style.suffix);
+            line.push_again(HELP.len(), family_len);
             line.push(" ");
             // Zero milliseconds, as ZooKeeper prints most of them, are zero seconds.
             if style.note != Note::InSeconds || value == "0" {

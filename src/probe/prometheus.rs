@@ -239,16 +239,28 @@ struct Series<'e> {
 
 /// A family on the page.
 struct Family {
-    /// Its name, in `out`: right after the `# HELP ` its block starts with.
-    name: Span,
-    kind: Kind,
     /// Its HELP, TYPE and samples, in `out`.
     block: Span,
+    /// The length of its name, which follows the `# HELP ` its block starts with.
+    name_len: u32,
+    kind: Kind,
     /// Whether the series without labels is taken.
     bare: bool,
     shown: bool,
     /// Its samples that came after another family's, in `late`: the first and the last.
     late: Option<(usize, usize)>,
+}
+
+impl Family {
+    /// Where its name is in `out`.
+    #[inline]
+    fn name(&self) -> Span {
+        let start = self.block.start + HELP.len();
+        Span {
+            start,
+            end: start + self.name_len as usize,
+        }
+    }
 }
 
 /// The page as it is written, one line of mntr at a time.
@@ -425,7 +437,7 @@ impl<'e> Page<'e> {
         let found = match family_name == UP.as_bytes() {
             true => None,
             false => Some(self.by_name.entry(hash, number, |f| {
-                families[f as usize].name.bytes(out) == family_name
+                families[f as usize].name().bytes(out) == family_name
             })),
         };
         if !matches!(found, Some(seen::Entry::Added)) {
@@ -437,7 +449,7 @@ impl<'e> Page<'e> {
             self.out.push('\n');
         }
         self.families.push(Family {
-            name: family,
+            name_len: family_len as u32,
             kind: style.kind,
             block: Span::since(start, &self.out),
             bare: true,
@@ -459,19 +471,16 @@ impl<'e> Page<'e> {
         let families = &self.families;
         let number = families.len() as u32;
         let found = self.by_name.entry(hash, number, |f| {
-            families[f as usize].name.bytes(&self.out) == name.as_bytes()
+            families[f as usize].name().bytes(&self.out) == name.as_bytes()
         });
         let f = match found {
             seen::Entry::Found(f) => f as usize,
             seen::Entry::Added => {
                 let f = self.families.len();
                 let start = self.out.len();
-                let at = start + HELP.len();
                 self.families.push(Family {
-                    name: Span {
-                        start: at,
-                        end: at + name.len(),
-                    },
+                    // An answer is at most `fourlw::MAX_REPLY` bytes: far less than 4 GiB.
+                    name_len: name.len() as u32,
                     kind: series.kind,
                     block: Span::since(start, &self.out),
                     bare: false,
@@ -544,12 +553,12 @@ impl<'e> Page<'e> {
         for s in std::mem::take(&mut self.summaries) {
             for suffix in ["_sum", "_count"] {
                 name.clear();
-                push(&mut name, self.families[s].name.of(&self.out));
+                push(&mut name, self.families[s].name().of(&self.out));
                 push(&mut name, suffix);
                 let hash = self.by_name.hash(name.as_bytes());
                 let (families, out) = (&self.families, &self.out);
                 let found = self.by_name.find(hash, |f| {
-                    families[f as usize].name.bytes(out) == name.as_bytes()
+                    families[f as usize].name().bytes(out) == name.as_bytes()
                 });
                 if let Some(f) = found {
                     self.families[f as usize].shown = false;

@@ -13,7 +13,8 @@ pub struct Seen {
     slots: Vec<(u64, u32)>,
     /// The number of slots less 1 (a power of 2 less 1).
     mask: usize,
-    taken: usize,
+    /// How many more names the table takes before it grows: it stays at most half full.
+    room: usize,
     key: [u64; 2],
 }
 
@@ -32,7 +33,7 @@ impl Seen {
         Seen {
             slots: vec![(0, 0); slots],
             mask: slots - 1,
-            taken: 0,
+            room: slots / 2,
             key: random_key(),
         }
     }
@@ -52,8 +53,8 @@ impl Seen {
             Err(free) => free,
         };
         self.slots[slot] = (hash, number);
-        self.taken += 1;
-        if self.taken * 2 > self.slots.len() {
+        self.room -= 1;
+        if self.room == 0 {
             self.grow();
         }
         Entry::Added
@@ -92,6 +93,7 @@ impl Seen {
         let old = std::mem::take(&mut self.slots);
         self.slots = vec![(0, 0); old.len() * 2];
         self.mask = self.slots.len() - 1;
+        self.room = old.len() / 2;
         for (hash, number) in old.into_iter().filter(|&(hash, _)| hash != 0) {
             // No name is there twice: the search ends at a free slot.
             if let Err(free) = self.search(hash, |_| false) {

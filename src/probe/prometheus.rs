@@ -386,9 +386,11 @@ impl<'e> Page<'e> {
     fn add_usual(&mut self, name: &'e str, value: &'e str) -> bool {
         // Names and values are slices of the answer, copied whole `PAD` bytes at a time: a
         // line that ends less than `PAD` bytes before the answer does (the last one or two)
-        // takes the long way, as does a name or value longer than that.
-        let readable = |piece: &str| piece.as_ptr() as usize + PAD <= self.answer_end;
-        if name.len() > PAD || value.len() > PAD || !readable(name) || !readable(value) {
+        // takes the long way, as does a name or value longer than that. The value comes
+        // after the name: room to read after the value is room after the name.
+        let (name_at, value_at) = (name.as_ptr() as usize, value.as_ptr() as usize);
+        let readable = name_at <= value_at && value_at + PAD <= self.answer_end;
+        if name.len() > PAD || value.len() > PAD || !readable {
             return false;
         }
         let style = style(name);

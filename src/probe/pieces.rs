@@ -7,7 +7,7 @@
 //! copies a piece of up to 64 bytes with two or four loads and as many stores, which may
 //! overlap, the way other `memcpy` implementations treat short lengths. A `line` goes further
 //! for the lines nearly every answer is made of: one check for room for the whole line, then
-//! each piece copied as a whole block (`PAD` bytes of the answer, or a `Text` of 32), its
+//! each piece copied as a whole block (of the answer, or a `Text` of 32), its
 //! length added to where the next one goes.
 
 /// Appends `piece` to `out`.
@@ -29,7 +29,7 @@ pub fn push(out: &mut String, piece: &str) {
     }
 }
 
-/// The block a piece of the answer is copied in (`Line::push_padded`): that many bytes from
+/// The largest block a piece of the answer is copied in (`Line::push_block`): that many bytes from
 /// its start are read, and as many may be written past the end of a line.
 pub const PAD: usize = 64;
 
@@ -143,25 +143,25 @@ impl Line<'_> {
         }
     }
 
-    /// Appends `piece`, at most `PAD` bytes long, which `PAD` readable bytes follow: copied
-    /// as a whole `PAD` bytes, the ones past its end overwritten by the next piece or left
-    /// past the end of the text.
+    /// Appends `piece`, at most `BLOCK` bytes long, copied as a whole `BLOCK` bytes (`PAD`
+    /// at most): those past its end are overwritten by the next piece or left past the end
+    /// of the text.
     ///
     /// # Safety
-    /// As for `push`, and `PAD` bytes from the start of `piece` must be readable.
+    /// As for `push`, and `BLOCK` bytes from the start of `piece` must be readable.
     #[inline(always)]
-    pub unsafe fn push_padded(&mut self, piece: &str) {
+    pub unsafe fn push_block<const BLOCK: usize>(&mut self, piece: &str) {
         let n = piece.len();
         #[cfg(debug_assertions)]
         assert!(
-            n <= PAD && self.written() + n <= self.most,
+            n <= BLOCK && BLOCK <= PAD && self.written() + n <= self.most,
             "a line larger than its room"
         );
-        // SAFETY: `PAD` bytes from `piece` are readable (the caller's promise), and `to` has
-        // room for `PAD` bytes: the line's room and the `PAD` after it. The spare room of
-        // `out` cannot overlap the piece.
+        // SAFETY: `BLOCK` bytes from `piece` are readable (the caller's promise), and `to`
+        // has room for `BLOCK` bytes: the line's room and the `PAD` after it. The spare room
+        // of `out` cannot overlap the piece.
         unsafe {
-            std::ptr::copy_nonoverlapping(piece.as_ptr(), self.to, PAD);
+            std::ptr::copy_nonoverlapping(piece.as_ptr(), self.to, BLOCK);
             self.to = self.to.add(n);
         }
     }
@@ -329,12 +329,12 @@ mod tests {
         // `PAD` bytes before the answer's end.
         unsafe {
             line.push("# ");
-            line.push_padded(&name[..4]);
+            line.push_block::<PAD>(&name[..4]);
             line.push_text(&SUFFIX);
             line.push(" ");
-            line.push_padded(name);
+            line.push_block::<PAD>(name);
             line.push(" ");
-            line.push_padded(value);
+            line.push_block::<32>(value);
             line.push("\n");
         }
         drop(line);

@@ -384,13 +384,14 @@ impl<'e> Page<'e> {
     /// what only other lines need. False when the line needs `add`.
     #[inline(always)]
     fn add_usual(&mut self, name: &'e str, value: &'e str) -> bool {
-        // Names and values are slices of the answer, copied whole `PAD` bytes at a time: a
-        // line that ends less than `PAD` bytes before the answer does (the last one or two)
-        // takes the long way, as does a name or value longer than that. The value comes
-        // after the name: room to read after the value is room after the name.
+        // Names and values are slices of the answer, copied as whole blocks (`PAD` bytes for
+        // a name, `VALUE_BLOCK` for a value): a line that ends less than `PAD` bytes before
+        // the answer does (the last one or two) takes the long way, as does a name or value
+        // longer than its block. The value comes after the name: room to read after the
+        // value is room after the name.
         let (name_at, value_at) = (name.as_ptr() as usize, value.as_ptr() as usize);
         let readable = name_at <= value_at && value_at + PAD <= self.answer_end;
-        if name.len() > PAD || value.len() > PAD || !readable {
+        if name.len() > PAD || value.len() > VALUE_BLOCK || !readable {
             return false;
         }
         let style = style(name);
@@ -403,17 +404,17 @@ impl<'e> Page<'e> {
             return false;
         }
         let mut line = pieces::line(&mut self.out, USUAL_MOST);
-        // SAFETY: the pieces take at most USUAL_MOST bytes; those copied padded are slices
-        // of the answer, no longer than `PAD` and with `PAD` readable bytes from their start,
-        // and the family's name, written again from the HELP line, is no longer than `PAD`
-        // either (all checked above).
+        // SAFETY: the pieces take at most USUAL_MOST bytes; those copied as blocks are slices
+        // of the answer, no longer than their block and with `PAD` readable bytes from their
+        // start, and the family's name, written again from the HELP line, is no longer than
+        // `PAD` either (all checked above).
         unsafe {
             line.push(HELP);
-            line.push_padded(head);
+            line.push_block::<PAD>(head);
             line.push_text(&style.suffix);
             line.push_text(&style.help);
             if style.renamed() {
-                line.push_padded(name);
+                line.push_block::<PAD>(name);
                 line.push_text(&style.help_end);
             }
             line.push_again(HELP.len(), family_len);
@@ -422,7 +423,7 @@ impl<'e> Page<'e> {
             line.push(" ");
             // Zero milliseconds, as ZooKeeper prints most of them, are zero seconds.
             if style.note != Note::InSeconds || value == "0" {
-                line.push_padded(value);
+                line.push_block::<VALUE_BLOCK>(value);
                 line.push("\n");
             }
         }
@@ -625,9 +626,12 @@ fn push_header(line: &mut Cursor, family: &str, name: &str, renamed: bool, note:
 /// Most bytes the constant pieces of `push_header` and a label's name take.
 const HEADER_TEXT: usize = 64;
 
+/// The block a usual line's value is copied in: values are a few digits.
+const VALUE_BLOCK: usize = 32;
+
 /// Most bytes the lines of a usual line's family take (`Page::add_usual`): its name three
 /// times (the mntr name, `PAD` bytes at most, and a suffix of less than 32), the mntr name,
-/// its value (`PAD` bytes at most), and the constant pieces.
+/// its value (`VALUE_BLOCK` bytes at most), and the constant pieces.
 const USUAL_MOST: usize = 3 * (PAD + 32) + 2 * PAD + HEADER_TEXT + 2;
 
 /// One sample line of `series`.

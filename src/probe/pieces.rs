@@ -107,22 +107,14 @@ impl Line<'_> {
     /// The line's pieces may take `most` bytes in all (`line`), no more.
     #[inline(always)]
     pub unsafe fn push(&mut self, piece: &str) {
-        let n = piece.len();
         #[cfg(debug_assertions)]
         assert!(
-            self.written() + n <= self.most,
+            self.written() + piece.len() <= self.most,
             "a line larger than its room"
         );
-        // SAFETY: `to` has room for `n` bytes (the caller's promise), which `piece` cannot
-        // overlap.
-        unsafe {
-            if n <= 64 {
-                copy_short(piece.as_ptr(), self.to, n);
-            } else {
-                std::ptr::copy_nonoverlapping(piece.as_ptr(), self.to, n);
-            }
-            self.to = self.to.add(n);
-        }
+        // SAFETY: `to` has room for the piece (the caller's promise), which cannot overlap
+        // it.
+        self.to = unsafe { copy_piece(piece, self.to) };
     }
 
     /// Appends `text`.
@@ -241,15 +233,26 @@ impl Cursor<'_> {
         assert!(n <= self.left, "a piece larger than the room left");
         // SAFETY: `to` starts `left` writable bytes (`cursor` reserved them and each piece
         // takes its length off), at least `n`, apart from `piece`, which is `n` readable ones.
-        unsafe {
-            if n <= 64 {
-                copy_short(piece.as_ptr(), self.to, n);
-            } else {
-                std::ptr::copy_nonoverlapping(piece.as_ptr(), self.to, n);
-            }
-            self.to = self.to.add(n);
-        }
+        self.to = unsafe { copy_piece(piece, self.to) };
         self.left -= n;
+    }
+}
+
+/// Copies `piece` to `to`, and gives where the bytes after it go.
+///
+/// # Safety
+/// `to` must be valid for `piece.len()` writes, which must not overlap `piece`.
+#[inline(always)]
+unsafe fn copy_piece(piece: &str, to: *mut u8) -> *mut u8 {
+    let n = piece.len();
+    // SAFETY: as the caller promises; `piece` is `n` readable bytes.
+    unsafe {
+        if n <= 64 {
+            copy_short(piece.as_ptr(), to, n);
+        } else {
+            std::ptr::copy_nonoverlapping(piece.as_ptr(), to, n);
+        }
+        to.add(n)
     }
 }
 

@@ -381,7 +381,8 @@ pub(crate) fn plain_run(bytes: &[u8]) -> usize {
 
 /// `plain_run` with SSE2, which every x86_64 processor has: 16 bytes compared at once (on
 /// other processors, one at a time).
-fn sse2_plain_run(bytes: &[u8]) -> usize {
+#[inline]
+pub(crate) fn sse2_plain_run(bytes: &[u8]) -> usize {
     plain_run_with(bytes, others_of)
 }
 

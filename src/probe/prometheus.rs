@@ -318,7 +318,7 @@ impl<'e> Page<'e> {
             // SAFETY: the processor has AVX2 (checked above).
             return unsafe { Page::of_avx2(mntr, up) };
         }
-        Page::of_any(mntr, up, mntr::plain_run)
+        Page::of_any(mntr, up, mntr::sse2_plain_run)
     }
 
     #[cfg(target_arch = "x86_64")]

@@ -338,8 +338,10 @@ impl<'e> Page<'e> {
         for line in mntr::lines_with(mntr, plain_run) {
             match line {
                 Line::Plain(key, value) => {
+                    // SAFETY: the key and the value's text are slices of `mntr`, which the
+                    // page was made for (`lines_with` reads them from it).
                     if let Value::Number(text) = value
-                        && page.add_usual(key, text)
+                        && unsafe { page.add_usual(key, text) }
                     {
                         continue;
                     }
@@ -382,8 +384,13 @@ impl<'e> Page<'e> {
     /// A line as ZooKeeper prints nearly all of them, a plain name and a number that passes
     /// through, when its family is not on the page yet: the lines `add` would write, without
     /// what only other lines need. False when the line needs `add`.
+    ///
+    /// # Safety
+    /// `name` and `value` must be slices of the answer the page was made for (`new`), the
+    /// value after the name: their pieces are copied as whole blocks, which may read past
+    /// their end, up to `PAD` bytes from their start, as far as the answer's end.
     #[inline(always)]
-    fn add_usual(&mut self, name: &'e str, value: &'e str) -> bool {
+    unsafe fn add_usual(&mut self, name: &'e str, value: &'e str) -> bool {
         // Names and values are slices of the answer, copied as whole blocks (`PAD` bytes for
         // a name, `VALUE_BLOCK` for a value): a line that ends less than `PAD` bytes before
         // the answer does (the last one or two) takes the long way, as does a name or value
@@ -405,9 +412,9 @@ impl<'e> Page<'e> {
         }
         let mut line = pieces::line(&mut self.out, USUAL_MOST);
         // SAFETY: the pieces take at most USUAL_MOST bytes; those copied as blocks are slices
-        // of the answer, no longer than their block and with `PAD` readable bytes from their
-        // start, and the family's name, written again from the HELP line, is no longer than
-        // `PAD` either (all checked above).
+        // of the answer (the caller's promise), no longer than their block and with `PAD`
+        // bytes of the answer from their start, and the family's name, written again from
+        // the HELP line, is no longer than `PAD` either (all checked above).
         unsafe {
             line.push(HELP);
             line.push_block::<PAD>(head);

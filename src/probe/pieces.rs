@@ -135,25 +135,29 @@ impl Line<'_> {
         }
     }
 
-    /// Appends `piece`, at most `BLOCK` bytes long, copied as a whole `BLOCK` bytes (`PAD`
-    /// at most): those past its end are overwritten by the next piece or left past the end
-    /// of the text.
+    /// Appends `piece`, copied as a whole `BLOCK` bytes (`PAD` at most), read through
+    /// `text`: the bytes past the piece's end are overwritten by the next piece or left past
+    /// the end of the line.
     ///
     /// # Safety
-    /// As for `push`, and `BLOCK` bytes from the start of `piece` must be readable.
+    /// As for `push`; `piece` must be at most `BLOCK` bytes long, and `text` a pointer into
+    /// the same text as `piece` (such as its start) through which the `BLOCK` bytes from the
+    /// start of `piece` can be read: a pointer made from `piece` may read only its own bytes.
     #[inline(always)]
-    pub unsafe fn push_block<const BLOCK: usize>(&mut self, piece: &str) {
+    pub unsafe fn push_block<const BLOCK: usize>(&mut self, text: *const u8, piece: &str) {
+        const { assert!(BLOCK <= PAD) };
         let n = piece.len();
         #[cfg(debug_assertions)]
         assert!(
-            n <= BLOCK && BLOCK <= PAD && self.written() + n <= self.most,
-            "a line larger than its room"
+            n <= BLOCK && self.written() + n <= self.most,
+            "a piece larger than its block, or a line larger than its room"
         );
-        // SAFETY: `BLOCK` bytes from `piece` are readable (the caller's promise), and `to`
-        // has room for `BLOCK` bytes: the line's room and the `PAD` after it. The spare room
-        // of `out` cannot overlap the piece.
+        // SAFETY: `BLOCK` bytes from the piece's start can be read through `text` (the
+        // caller's promise), and `to` has room for `BLOCK` bytes: the line's room and the
+        // `PAD` after it. The spare room of `out` cannot overlap the piece.
         unsafe {
-            std::ptr::copy_nonoverlapping(piece.as_ptr(), self.to, BLOCK);
+            let from = text.with_addr(piece.as_ptr().addr());
+            std::ptr::copy_nonoverlapping(from, self.to, BLOCK);
             self.to = self.to.add(n);
         }
     }
@@ -328,16 +332,16 @@ mod tests {
         const SUFFIX: Text = Text::new("_seconds");
         let mut out = String::from("<");
         let mut line = line(&mut out, 64);
-        // SAFETY: 34 bytes in all, of the 64 reserved; `name` and `value` start at least
-        // `PAD` bytes before the answer's end.
+        // SAFETY: 34 bytes in all, of the 64 reserved; `name` and `value` are the answer's,
+        // read through its pointer, and start at least `PAD` bytes before its end.
         unsafe {
             line.push("# ");
-            line.push_block::<PAD>(&name[..4]);
+            line.push_block::<PAD>(answer.as_ptr(), &name[..4]);
             line.push_text(&SUFFIX);
             line.push(" ");
-            line.push_block::<PAD>(name);
+            line.push_block::<PAD>(answer.as_ptr(), name);
             line.push(" ");
-            line.push_block::<32>(value);
+            line.push_block::<32>(answer.as_ptr(), value);
             line.push("\n");
         }
         drop(line);

@@ -286,8 +286,9 @@ struct Page<'e> {
     late_samples: Vec<(Span, usize)>,
     /// Room for a line's labels, reused from line to line.
     labels: Vec<(Cow<'e, str>, Cow<'e, str>)>,
-    /// The address right after the answer: pieces copied whole `PAD` bytes at a time must
-    /// start `PAD` bytes before it or sooner.
+    /// The answer, through which pieces of it are copied as whole blocks (`add_usual`), and
+    /// the address right after it: such a piece must start `PAD` bytes before it or sooner.
+    answer: &'e str,
     answer_end: usize,
 }
 
@@ -358,7 +359,7 @@ impl<'e> Page<'e> {
     }
 
     /// A page with `zk_up` on it, and room for the lines of `mntr`.
-    fn new(mntr: &str, up: bool) -> Page<'e> {
+    fn new(mntr: &'e str, up: bool) -> Page<'e> {
         // A page holds each name three times (HELP, TYPE, sample), a line being 40 bytes or so.
         let lines = mntr.len() / 32;
         let mut page = Page {
@@ -372,6 +373,7 @@ impl<'e> Page<'e> {
             late: String::new(),
             late_samples: Vec::new(),
             labels: Vec::new(),
+            answer: mntr,
             answer_end: mntr.as_ptr() as usize + mntr.len(),
         };
         page.out
@@ -410,18 +412,20 @@ impl<'e> Page<'e> {
         if family_len > PAD {
             return false;
         }
+        let answer = self.answer.as_ptr();
         let mut line = pieces::line(&mut self.out, USUAL_MOST);
         // SAFETY: the pieces take at most USUAL_MOST bytes; those copied as blocks are slices
-        // of the answer (the caller's promise), no longer than their block and with `PAD`
-        // bytes of the answer from their start, and the family's name, written again from
-        // the HELP line, is no longer than `PAD` either (all checked above).
+        // of the answer (the caller's promise), read through the answer's pointer, no longer
+        // than their block and with `PAD` bytes of the answer from their start, and the
+        // family's name, written again from the HELP line, is no longer than `PAD` either
+        // (all checked above).
         unsafe {
             line.push(HELP);
-            line.push_block::<PAD>(head);
+            line.push_block::<PAD>(answer, head);
             line.push_text(&style.suffix);
             line.push_text(&style.help);
             if style.renamed() {
-                line.push_block::<PAD>(name);
+                line.push_block::<PAD>(answer, name);
                 line.push_text(&style.help_end);
             }
             line.push_again(HELP.len(), family_len);
@@ -430,7 +434,7 @@ impl<'e> Page<'e> {
             line.push(" ");
             // Zero milliseconds, as ZooKeeper prints most of them, are zero seconds.
             if style.note != Note::InSeconds || value == "0" {
-                line.push_block::<VALUE_BLOCK>(value);
+                line.push_block::<VALUE_BLOCK>(answer, value);
                 line.push("\n");
             }
         }

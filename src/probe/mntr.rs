@@ -78,49 +78,18 @@ impl<'a> Value<'a> {
 }
 
 /// Whether `bytes` are a decimal in JSON's syntax, `-?(0|[1-9][0-9]*)(\.[0-9]+)?`, with no
-/// more than `MAX_INTEGER_DIGITS` integer digits: as `number_syntax` tells, in one pass.
+/// more than `MAX_INTEGER_DIGITS` integer digits: as `number_syntax` tells, inline.
 #[inline(always)]
 fn is_decimal(bytes: &[u8]) -> bool {
-    let mut at = usize::from(bytes.first() == Some(&b'-'));
-    let integer = at;
-    while at < bytes.len() && bytes[at].is_ascii_digit() {
-        at += 1;
-    }
-    let digits = at - integer;
-    if digits == 0 || digits > MAX_INTEGER_DIGITS || (digits > 1 && bytes[integer] == b'0') {
-        return false;
-    }
-    if at == bytes.len() {
-        return true;
-    }
-    if bytes[at] != b'.' {
-        return false;
-    }
-    let fraction = at + 1;
-    at = fraction;
-    while at < bytes.len() && bytes[at].is_ascii_digit() {
-        at += 1;
-    }
-    at == bytes.len() && at > fraction
+    matches!(decimal(bytes), Some((end, integer_digits))
+        if end == bytes.len() && integer_digits <= MAX_INTEGER_DIGITS)
 }
 
-/// A decimal with no more integer digits than this is below `f64::MAX` (about 1.8e308), so
-/// that no reader takes it for infinity (Prometheus refuses such a value).
-const MAX_INTEGER_DIGITS: usize = 308;
-
-/// How a text in JSON's number syntax is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Syntax {
-    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?`
-    Decimal { integer_digits: usize },
-    /// The same with `[eE][+-]?[0-9]+` after it.
-    Exponent,
-}
-
-/// JSON's number syntax: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`; None for any
-/// other text.
-pub(crate) fn number_syntax(text: &str) -> Option<Syntax> {
-    let bytes = text.as_bytes();
+/// The decimal `bytes` start with, `-?(0|[1-9][0-9]*)(\.[0-9]+)?`: where it ends, and how
+/// many integer digits it has; None when they start with none, or with a broken one (`01`,
+/// `1.`).
+#[inline(always)]
+fn decimal(bytes: &[u8]) -> Option<(usize, usize)> {
     // How many digits there are from `at` on.
     let digits = |at: usize| {
         let mut end = at;
@@ -142,6 +111,27 @@ pub(crate) fn number_syntax(text: &str) -> Option<Syntax> {
         }
         at += 1 + fraction;
     }
+    Some((at, integer_digits))
+}
+
+/// A decimal with no more integer digits than this is below `f64::MAX` (about 1.8e308), so
+/// that no reader takes it for infinity (Prometheus refuses such a value).
+const MAX_INTEGER_DIGITS: usize = 308;
+
+/// How a text in JSON's number syntax is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Syntax {
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?`
+    Decimal { integer_digits: usize },
+    /// The same with `[eE][+-]?[0-9]+` after it.
+    Exponent,
+}
+
+/// JSON's number syntax: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`; None for any
+/// other text.
+pub(crate) fn number_syntax(text: &str) -> Option<Syntax> {
+    let bytes = text.as_bytes();
+    let (mut at, integer_digits) = decimal(bytes)?;
     match bytes.get(at) {
         None => Some(Syntax::Decimal { integer_digits }),
         Some(b'e' | b'E') => {
@@ -149,7 +139,10 @@ pub(crate) fn number_syntax(text: &str) -> Option<Syntax> {
             if matches!(bytes.get(at), Some(b'+' | b'-')) {
                 at += 1;
             }
-            let exponent = digits(at);
+            let exponent = bytes[at..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
             (exponent > 0 && at + exponent == bytes.len()).then_some(Syntax::Exponent)
         }
         Some(_) => None,

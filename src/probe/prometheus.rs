@@ -95,13 +95,12 @@ impl Style {
             cut,
             suffix: Text::new(suffix),
             help: Text::new(match renamed {
-                true => " ZooKeeper mntr ",
-                false => " ZooKeeper mntr.\n# TYPE ",
+                true => RENAMED_HELP,
+                false => USUAL_HELP,
             }),
-            help_end: Text::new(match (renamed, note) {
-                (false, _) => "",
-                (true, Note::InSeconds) => ", in seconds.\n# TYPE ",
-                (true, _) => ".\n# TYPE ",
+            help_end: Text::new(match renamed {
+                true => note.help_end(),
+                false => "",
             }),
             type_end: Text::new(kind.type_end()),
         }
@@ -221,6 +220,25 @@ enum Note {
     /// Text, shown as the value of this label.
     Label(&'static str),
 }
+
+impl Note {
+    /// The end of a HELP line that says more than the usual, and the start of the TYPE
+    /// line; a label's words come before it.
+    const fn help_end(self) -> &'static str {
+        match self {
+            Note::InSeconds => ", in seconds.\n# TYPE ",
+            Note::None | Note::Label(_) => ".\n# TYPE ",
+        }
+    }
+}
+
+/// A HELP line's text after the family's name, to the TYPE line's name, for a family named
+/// as in mntr that says no more: most families.
+const USUAL_HELP: &str = " ZooKeeper mntr.\n# TYPE ";
+
+/// A HELP line's text after the family's name, before the mntr name, for a family that is
+/// not named as in mntr.
+const RENAMED_HELP: &str = " ZooKeeper mntr ";
 
 /// One mntr line, as the sample it becomes.
 #[derive(Debug)]
@@ -611,24 +629,20 @@ fn push_header(line: &mut Cursor, family: &str, name: &str, renamed: bool, note:
     line.push(family);
     if !renamed && note == Note::None {
         // The usual HELP, in one piece.
-        line.push(" ZooKeeper mntr.\n# TYPE ");
+        line.push(USUAL_HELP);
     } else {
         // The mntr name, when the family is not named so.
         if renamed {
-            line.push(" ZooKeeper mntr ");
+            line.push(RENAMED_HELP);
             line.push(name);
         } else {
             line.push(" ZooKeeper mntr");
         }
-        match note {
-            Note::None => line.push(".\n# TYPE "),
-            Note::InSeconds => line.push(", in seconds.\n# TYPE "),
-            Note::Label(label) => {
-                line.push(", as the label ");
-                line.push(label);
-                line.push(".\n# TYPE ");
-            }
+        if let Note::Label(label) = note {
+            line.push(", as the label ");
+            line.push(label);
         }
+        line.push(note.help_end());
     }
     line.push(family);
     line.push(kind.type_end());

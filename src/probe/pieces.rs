@@ -7,8 +7,8 @@
 //! copies a piece of up to 64 bytes with two or four loads and as many stores, which may
 //! overlap, the way other `memcpy` implementations treat short lengths. A `line` goes further
 //! for the lines nearly every answer is made of: one check for room for the whole line, then
-//! each piece copied as a whole block (of the answer, or a `Text` of 32), its
-//! length added to where the next one goes.
+//! each piece copied as a whole block (of the answer, or a `Text`), its length added to where
+//! the next one goes.
 
 /// Appends `piece` to `out`.
 #[inline(always)]
@@ -29,8 +29,8 @@ pub fn push(out: &mut String, piece: &str) {
     }
 }
 
-/// The largest block a piece of the answer is copied in (`Line::push_block`): that many bytes from
-/// its start are read, and as many may be written past the end of a line.
+/// The largest block a piece of the answer is copied in (`Line::push_block`): that many bytes
+/// from its start are read, and as many may be written past the end of a line.
 pub const PAD: usize = 64;
 
 /// Room at the end of `out` for a line of `most` bytes and `PAD` more, written without a check
@@ -128,9 +128,9 @@ impl Line<'_> {
             self.written() + text.len <= self.most,
             "a line larger than its room"
         );
-        // SAFETY: `to` has room for 32 bytes: the line's room and the `PAD` after it.
+        // SAFETY: `to` has room for `TEXT` bytes: the line's room and the `PAD` after it.
         unsafe {
-            std::ptr::copy_nonoverlapping(text.bytes.as_ptr(), self.to, 32);
+            std::ptr::copy_nonoverlapping(text.bytes.as_ptr(), self.to, TEXT);
             self.to = self.to.add(text.len);
         }
     }
@@ -163,16 +163,20 @@ impl Line<'_> {
     }
 }
 
-/// A constant piece of text that 32 bytes hold, kept in 32 bytes so that it is copied as a
-/// whole 32 bytes (`Line::push_text`).
+/// A constant piece of text that `TEXT` bytes hold, kept in `TEXT` bytes so that it is
+/// copied as a whole block (`Line::push_text`).
 pub struct Text {
-    bytes: [u8; 32],
+    bytes: [u8; TEXT],
     len: usize,
 }
 
+/// The block a `Text` is kept and copied in: no more than `PAD`, the room past a line.
+pub const TEXT: usize = 32;
+const _: () = assert!(TEXT <= PAD);
+
 impl Text {
     pub const fn new(text: &str) -> Text {
-        let mut bytes = [0; 32];
+        let mut bytes = [0; TEXT];
         let mut i = 0;
         while i < text.len() {
             bytes[i] = text.as_bytes()[i];

@@ -432,6 +432,9 @@ impl<'e> Page<'e> {
         if family_len > PAD {
             return false;
         }
+        // Zero milliseconds, as ZooKeeper prints most of them, are zero seconds: the value is
+        // written as it is, else made seconds once the line is known to stay.
+        let in_seconds = style.note == Note::InSeconds && value != "0";
         let answer = self.answer.as_ptr();
         let mut line = pieces::line(&mut self.out, USUAL_MOST);
         // SAFETY: the pieces take at most USUAL_MOST bytes; those copied as blocks are slices
@@ -452,8 +455,7 @@ impl<'e> Page<'e> {
             line.push_text(&style.type_end);
             line.push_again(HELP.len(), family_len);
             line.push(" ");
-            // Zero milliseconds, as ZooKeeper prints most of them, are zero seconds.
-            if style.note != Note::InSeconds || value == "0" {
+            if !in_seconds {
                 line.push_block::<VALUE_BLOCK>(answer, value);
                 line.push("\n");
             }
@@ -478,7 +480,7 @@ impl<'e> Page<'e> {
             self.out.truncate(start);
             return false;
         }
-        if style.note == Note::InSeconds && value != "0" {
+        if in_seconds {
             push_thousandth(&mut self.out, value);
             self.out.push('\n');
         }

@@ -7,9 +7,7 @@
 //! - `diagnose`: `zkpod diagnose`, why the ensemble is not healthy.
 //! - `membership`: dynamic membership (ZooKeeper's reconfiguration): `zkpod join`, `zkpod leave`.
 //! - `pid1`: `zkpod supervise`, the container's PID 1 (signals, spawn, credentials).
-//! - `arena`: the memory allocator that keeps short-lived commands quick.
 
-pub mod arena;
 pub mod cli;
 pub mod diagnose;
 pub mod membership;

@@ -30,8 +30,7 @@ pub struct Applet {
     pub about: &'static str,
     /// The command may be (or become) a container's PID 1. It blocks every signal first
     /// thing: there a signal without a handler is dropped, and a TERM that comes while it
-    /// starts up must wait for it. And it closes the arena (see `crate::arena`): it lives
-    /// for the life of the pod.
+    /// starts up must wait for it.
     pub pid1: bool,
     /// Its flags and arguments, for parsing and --help.
     pub command: fn() -> clap::Command,
@@ -116,11 +115,6 @@ pub const APPLETS: &[Applet] = &[
     },
 ];
 
-/// The applet that argv's first two words pick, if any.
-pub fn applet_for(arg0: Option<&OsStr>, arg1: Option<&OsStr>) -> Option<&'static Applet> {
-    linked(arg0).or_else(|| arg1.and_then(named))
-}
-
 /// The applet whose link name zkpod is called by (the file name of argv[0]).
 fn linked(arg0: Option<&OsStr>) -> Option<&'static Applet> {
     let called_as = arg0.and_then(|arg0| Path::new(arg0).file_name())?;
@@ -173,7 +167,6 @@ pub fn main(args: Vec<OsString>) -> u8 {
 /// Parse `args` with the applet's definition, run it, report.
 fn run(applet: &Applet, args: Vec<OsString>) -> u8 {
     if applet.pid1 {
-        crate::arena::close();
         if let Err(err) = pid1::signals::block() {
             return finish(&applet.display_name(), Err(err));
         }

@@ -105,8 +105,6 @@ fn advice(err: &Failure) -> String {
 }
 
 fn listen(addr: Value, server: &Server, timeout: Duration) -> Result<u8> {
-    // It serves for the life of the pod: memory from the C allocator, which gives it back.
-    crate::arena::close();
     // A malformed address is a bad argument; one that cannot be bound (in use, not on this
     // host) is a refusal at run time.
     let addrs: Vec<std::net::SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(addr.text)

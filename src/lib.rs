@@ -1,18 +1,31 @@
 //! zkpod: one binary for the commands of a ZooKeeper container on Kubernetes.
 //!
-//! - `cli`: the table of commands, the one error type, and what commands share (value
-//!   parsing, logging, output).
+//! `commands` holds the table of commands and picks one by the name zkpod is called by. The
+//! commands, each a module that imports only downwards:
 //! - `start`: start-zookeeper, phase by phase (flags → settings → plan → apply → exec).
-//! - `probe`: zookeeper-ready and zookeeper-metrics, built on a four-letter-word client.
+//! - `probe`: zookeeper-ready and zookeeper-metrics.
 //! - `diagnose`: `zkpod diagnose`, why the ensemble is not healthy.
-//! - `membership`: dynamic membership (ZooKeeper's reconfiguration): `zkpod join`, `zkpod leave`.
-//! - `pid1`: `zkpod supervise`, the container's PID 1 (signals, spawn, credentials).
+//! - `membership`: dynamic membership's `zkpod join` and `zkpod leave`.
+//! - `pid1`: `zkpod supervise`, the container's PID 1 (signals, spawn, credentials), which
+//!   start-zookeeper becomes.
+//!
+//! What they share, below them:
+//! - `empty_disk`: the guard that keeps a server whose disk is empty out of the quorum.
+//! - `config`: start-zookeeper's flags and variables, the settings, this pod's identity and the
+//!   files rendered from them.
+//! - `zk`: what zkpod knows of ZooKeeper: the four-letter-word client, a session as the super
+//!   user, the membership as ZooKeeper keeps it.
+//! - `cli`: what every command uses: the error type, value parsing, logging, output.
 
 pub mod cli;
+pub mod commands;
+pub mod config;
 pub mod diagnose;
+pub mod empty_disk;
 pub mod membership;
 pub mod pid1;
 pub mod probe;
 pub mod start;
 #[cfg(test)]
 mod testing;
+pub mod zk;

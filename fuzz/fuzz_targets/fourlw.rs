@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use zkpod::probe::fourlw;
 use zkpod::probe::ready;
+use zkpod::zk::fourlw;
 
 fn one_clean_line(message: &str) {
     assert!(!message.chars().any(char::is_control), "{message:?}");

@@ -10,10 +10,10 @@ use std::os::unix::ffi::OsStringExt;
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use zkpod::cli::values::{Origin, Value};
-use zkpod::start::flags::{self, FLAGS};
-use zkpod::start::identity::{HostNames, Identity};
-use zkpod::start::render;
-use zkpod::start::settings::Settings;
+use zkpod::config::flags::{self, FLAGS};
+use zkpod::config::identity::{HostNames, Identity};
+use zkpod::config::render;
+use zkpod::config::settings::Settings;
 
 #[derive(Arbitrary, Debug)]
 struct Input {

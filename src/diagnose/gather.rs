@@ -9,12 +9,12 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::cli::error::Result;
-use crate::membership::Config;
-use crate::probe::fourlw::{self, Failure, Server};
-use crate::start::empty_disk;
-use crate::start::identity::{self, HostNames, Identity};
-use crate::start::render::{self, Servers};
-use crate::start::settings::Settings;
+use crate::config::identity::{self, HostNames, Identity};
+use crate::config::render::{self, Servers};
+use crate::config::settings::Settings;
+use crate::empty_disk;
+use crate::zk::fourlw::{self, Address, Failure};
+use crate::zk::members::{Config, Role};
 
 /// This pod, as its disk and its names say.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -264,7 +264,7 @@ fn ask(
         this_pod,
         ..Member::default()
     };
-    let server = Server {
+    let server = Address {
         host: member.host.clone(),
         port: ports.client,
     };
@@ -291,7 +291,7 @@ fn ask(
         found.error = Some(format!("the client port {} is not open", ports.client));
         return found;
     }
-    let target = Server {
+    let target = Address {
         host: ip.to_string(),
         port: ports.client,
     };
@@ -328,7 +328,7 @@ fn ask(
                 .map(|s| identity::Member {
                     id: s.id,
                     host: s.host().to_owned(),
-                    observer: s.role() == crate::membership::Role::Observer,
+                    observer: s.role() == Role::Observer,
                 })
                 .collect();
         }
@@ -378,7 +378,7 @@ mod tests {
                 let _ = stream.write_all(b"imok\x1b[2J\rgone\nMode: lead\x1ber\n");
             }
         });
-        let settings = crate::start::settings::tests::flags(&[("client_port", &port.to_string())]);
+        let settings = crate::config::settings::tests::flags(&[("client_port", &port.to_string())]);
         let member = identity::Member {
             id: 1,
             host: "127.0.0.1".into(),

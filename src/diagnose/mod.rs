@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::cli::error::{Error, Result};
 use crate::cli::values::{Origin, Value};
-use crate::start::flags;
+use crate::config::flags;
 
 pub use gather::{Member, Port, ThisPod};
 pub use verdict::Problem;
@@ -82,7 +82,7 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
     };
     let timeout: Duration = text("timeout")?.seconds()?;
     let env = |name: &str| std::env::var_os(name);
-    let settings = crate::start::settings::Settings::new(flags::parse(matches, &env)?, &env)?;
+    let settings = crate::config::settings::Settings::new(flags::parse(matches, &env)?, &env)?;
     let (this_pod, members) = gather::gather(&settings, timeout)?;
     let problems = verdict::verdict(&this_pod, &members);
     let report = Report {

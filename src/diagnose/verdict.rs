@@ -94,7 +94,7 @@ pub fn verdict(pod: &ThisPod, members: &[Member]) -> Vec<Problem> {
             format!(
                 "add them to 4lw.commands.whitelist (start-zookeeper's default list is {}); \
                  the probes need ruok and srvr, and conf in dynamic membership",
-                crate::start::settings::FOUR_LETTER_WORDS
+                crate::config::settings::FOUR_LETTER_WORDS
             ),
         ));
     }

@@ -8,16 +8,16 @@ use std::time::{Duration, Instant};
 
 use clap::ArgMatches;
 
-use super::Config;
-use super::client::{Failure, Session};
 use crate::cli::error::{Error, Result};
 use crate::cli::log;
-use crate::probe::fourlw::Server;
-use crate::start::dynamic::{SESSION_TIMEOUT, client_addresses};
-use crate::start::flags;
-use crate::start::identity::{HostNames, Identity, Member};
-use crate::start::render::server_line;
-use crate::start::settings::{Secret, Settings};
+use crate::config::flags;
+use crate::config::identity::{HostNames, Identity, Member};
+use crate::config::render::server_line;
+use crate::config::secret::Secret;
+use crate::config::settings::Settings;
+use crate::zk::fourlw::Address;
+use crate::zk::members::{self, Config, client_addresses};
+use crate::zk::session::{self, Failure, Session};
 
 const POLL: Duration = Duration::from_secs(1);
 const LOG_EVERY: Duration = Duration::from_secs(10);
@@ -75,11 +75,11 @@ impl Pod {
 
     /// The local server, if it serves: the membership it knows.
     pub fn local_config(&self, timeout: Duration) -> Option<Config> {
-        let local = Server {
+        let local = Address {
             host: "127.0.0.1".into(),
             port: self.settings.ports.client,
         };
-        super::serving_config(&local, timeout)
+        members::serving_config(&local, timeout)
     }
 }
 
@@ -110,7 +110,7 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
             Some(id),
             pod.settings.ports.client,
         ));
-        let added = Session::open(&addresses, &pod.password, SESSION_TIMEOUT)
+        let added = Session::open(&addresses, pod.password.expose(), session::TIMEOUT)
             .and_then(|session| session.reconfig(std::slice::from_ref(&line), &[]));
         match added {
             Ok(after) if after.get(id).is_some() => {

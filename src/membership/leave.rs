@@ -9,14 +9,13 @@ use std::time::{Duration, Instant};
 
 use clap::{Arg, ArgMatches};
 
-use super::client::{Failure, Session};
 use super::join::Pod;
-use super::{Config, Role};
 use crate::cli::error::{Error, Result};
 use crate::cli::values::{Origin, Value};
-use crate::probe::fourlw::{self, Server};
-use crate::start::dynamic::{client_addresses, ensemble_config};
-use crate::start::flags;
+use crate::config::flags;
+use crate::zk::fourlw::{self, Address};
+use crate::zk::members::{Config, Role, client_addresses, ensemble_config};
+use crate::zk::session::{Failure, Session};
 
 const ASK_TIMEOUT: Duration = fourlw::PEER_TIMEOUT;
 /// How long too few of the other voters may serve before leaving is refused: a leader
@@ -64,7 +63,7 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
     let port = pod.settings.ports.client;
     let config = pod
         .local_config(ASK_TIMEOUT)
-        .or_else(|| ensemble_config(&pod.identity.others, port))
+        .or_else(|| ensemble_config(pod.identity.others.iter().map(|m| m.host.as_str()), port))
         .ok_or_else(|| {
             Error::failed(format!(
                 "cannot leave: no member of the ensemble serves (asked this server and {} \
@@ -80,7 +79,7 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
     // (removing the leader ends its sessions).
     let mut asked = false;
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        let attempt = Session::open(&addresses, &pod.password, left).and_then(|session| {
+        let attempt = Session::open(&addresses, pod.password.expose(), left).and_then(|session| {
             // The membership now: others may be leaving at the same time.
             let config = session.config()?;
             let Some(me) = config.get(id) else {
@@ -163,7 +162,7 @@ fn unsafe_to_remove(config: &Config, id: u32, port: u16) -> Option<Step> {
             .iter()
             .map(|server| {
                 scope.spawn(move || {
-                    let target = Server {
+                    let target = Address {
                         host: server.host().to_owned(),
                         port: server.client_port().unwrap_or(port),
                     };

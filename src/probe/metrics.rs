@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
 
-use super::fourlw::{self, Failure, Server};
 use super::http::{self, Response};
 use super::{json, prometheus};
 use crate::cli::error::{Error, Result};
 use crate::cli::output;
 use crate::cli::values::{Origin, Value};
+use crate::zk::fourlw::{self, Address, Failure};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
@@ -75,7 +75,7 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
     }
 }
 
-fn print_once(format: Format, server: &Server, timeout: Duration) -> Result<u8> {
+fn print_once(format: Format, server: &Address, timeout: Duration) -> Result<u8> {
     let answer = fourlw::ask_bytes(server, "mntr", timeout);
     match (&answer, format) {
         (Ok(raw), Format::Raw) => output::print(raw)?,
@@ -104,7 +104,7 @@ fn advice(err: &Failure) -> String {
     }
 }
 
-fn listen(addr: Value, server: &Server, timeout: Duration) -> Result<u8> {
+fn listen(addr: Value, server: &Address, timeout: Duration) -> Result<u8> {
     // A malformed address is a bad argument; one that cannot be bound (in use, not on this
     // host) is a refusal at run time.
     let addrs: Vec<std::net::SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(addr.text)

@@ -1,8 +1,7 @@
-//! Asking a running server: the four-letter-word client, and the commands built on it, the
+//! Asking a running server with four-letter words (`crate::zk::fourlw`): the
 //! probe (`zookeeper-ready`) and the metrics (`zookeeper-metrics`: `mntr` read, rendered for
 //! Prometheus or as JSON, and served over HTTP).
 
-pub mod fourlw;
 pub mod http;
 pub mod json;
 pub mod metrics;
@@ -17,17 +16,17 @@ use std::time::Duration;
 
 use crate::cli::error::Result;
 use crate::cli::values::{Origin, Value};
-use fourlw::Server;
+use crate::zk::fourlw::Address;
 
 /// The server and the time allowed, as both commands take them: `--host`, PORT (else
 /// `ZK_CLIENT_PORT`, else 2181) and `--timeout` in seconds.
-pub fn target(host: &OsStr, port: Option<&OsStr>, timeout: &OsStr) -> Result<(Server, Duration)> {
+pub fn target(host: &OsStr, port: Option<&OsStr>, timeout: &OsStr) -> Result<(Address, Duration)> {
     // The variable is read only when PORT is not given: then it is the port.
     let env_port = match port {
         Some(_) => None,
         None => std::env::var_os("ZK_CLIENT_PORT").filter(|port| !port.is_empty()),
     };
-    let server = Server::from_args(
+    let server = Address::from_args(
         Value::new(Origin::Flag("host"), host)?,
         port.map(|port| Value::new(Origin::Arg("PORT"), port))
             .transpose()?,

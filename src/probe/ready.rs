@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser};
 
-use super::fourlw::{self, Failure, Server};
 use crate::cli::error::{Error, Result};
 use crate::cli::values::{Origin, Value};
-use crate::membership::{self, Config};
-use crate::start::flags::Membership;
+use crate::config::flags::Membership;
+use crate::zk::fourlw::{self, Address, Failure};
+use crate::zk::members::{self, Config};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -91,7 +91,7 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
 }
 
 /// Alive: `ruok` answers `imok`. If ruok is switched off, any answer to `srvr` will do.
-fn alive(server: &Server, timeout: Duration) -> std::result::Result<(), String> {
+fn alive(server: &Address, timeout: Duration) -> std::result::Result<(), String> {
     let started = Instant::now();
     match fourlw::ask(server, "ruok", timeout) {
         Ok(reply) => alive_verdict(&reply),
@@ -111,13 +111,13 @@ fn alive(server: &Server, timeout: Duration) -> std::result::Result<(), String> 
 }
 
 /// Serving: `srvr` reports a mode in which the server answers clients.
-fn serving(server: &Server, timeout: Duration) -> std::result::Result<(), String> {
+fn serving(server: &Address, timeout: Duration) -> std::result::Result<(), String> {
     let srvr = fourlw::ask(server, "srvr", timeout).map_err(|err| err.to_string())?;
     serving_verdict(&srvr)
 }
 
 /// A member: the ensemble's membership, as the server reports it (`conf`), lists the server.
-fn member(server: &Server, left: Duration) -> std::result::Result<(), String> {
+fn member(server: &Address, left: Duration) -> std::result::Result<(), String> {
     if left.is_zero() {
         return Err("timed out".into());
     }
@@ -127,7 +127,7 @@ fn member(server: &Server, left: Duration) -> std::result::Result<(), String> {
 
 /// What a `conf` answer says of the server's membership.
 pub fn member_verdict(conf: &str) -> std::result::Result<(), String> {
-    let id = membership::server_id(conf).ok_or_else(|| fourlw::unexpected(conf))?;
+    let id = members::server_id(conf).ok_or_else(|| fourlw::unexpected(conf))?;
     match Config::parse(conf).get(id) {
         Some(_) => Ok(()),
         None => Err(format!(

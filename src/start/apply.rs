@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use nix::unistd::{self, Uid};
 
 use super::plan::{Myid, Plan};
-use super::render::File;
 use super::unfinished;
 use crate::cli::error::{Context as _, Error, Result};
+use crate::config::render::File;
 use crate::pid1::credentials::Credentials;
 
 /// Write everything the plan says, in order: directories, files, unfinished snapshots moved

@@ -15,20 +15,14 @@
 
 use std::time::{Duration, Instant};
 
-use super::empty_disk::{self, Waited};
-use super::identity::{Identity, Member};
-use super::render::{Servers, server_line};
-use super::settings::Settings;
 use crate::cli::error::{Error, Result};
-use crate::membership::client::{Failure, Session};
-use crate::membership::{self, Config};
+use crate::config::identity::{Identity, Member};
+use crate::config::render::{Servers, server_line};
+use crate::config::settings::Settings;
+use crate::empty_disk::{self, Waited};
 use crate::pid1::signals::Signals;
-use crate::probe::fourlw::Server;
-
-/// How long one pod may take to answer.
-const ASK_TIMEOUT: Duration = crate::probe::fourlw::PEER_TIMEOUT;
-/// How long a session with the ensemble may take to open, and each call on it.
-pub const SESSION_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::zk::members::{self, Config, client_addresses};
+use crate::zk::session::{self, Failure, Session};
 /// Between rounds of asking.
 const POLL: Duration = Duration::from_secs(1);
 const LOG_EVERY: Duration = Duration::from_secs(5);
@@ -49,7 +43,7 @@ pub fn decide(settings: &Settings, identity: &Identity, ask: bool) -> Result<Dec
         .ok_or_else(|| Error::failed("dynamic membership needs a myid for this server"))?;
     let dirs = &settings.dirs;
     let history = empty_disk::has_history(&[&dirs.data, &dirs.data_log])?;
-    let committed = membership::committed(&dirs.data)?;
+    let committed = members::committed(&dirs.data)?;
     if history
         && let Some((path, config)) = &committed
         && config.get(me.id).is_some()
@@ -123,7 +117,9 @@ fn wait(
     let port = settings.ports.client;
     let mut next_log = Instant::now();
     loop {
-        if let Some(config) = ensemble_config(&identity.others, port) {
+        if let Some(config) =
+            members::ensemble_config(identity.others.iter().map(|m| m.host.as_str()), port)
+        {
             match config.get(me.id) {
                 None => {
                     crate::info!(
@@ -187,28 +183,6 @@ fn wait(
     }
 }
 
-/// The membership of a serving member, asking `others` at once; None when none serves.
-pub fn ensemble_config(others: &[Member], port: u16) -> Option<Config> {
-    std::thread::scope(|scope| {
-        let asks: Vec<_> = others
-            .iter()
-            .map(|member| {
-                scope.spawn(move || {
-                    let server = Server {
-                        host: member.host.clone(),
-                        port,
-                    };
-                    membership::serving_config(&server, ASK_TIMEOUT)
-                })
-            })
-            .collect();
-        // The newest membership any serving member reports.
-        asks.into_iter()
-            .filter_map(|ask| ask.join().ok().flatten())
-            .max_by_key(|config| config.version)
-    })
-}
-
 /// `config` with this server added as a participant (or observer).
 fn with_me(mut config: Config, settings: &Settings, me: &Member) -> Config {
     let line = server_line(settings, me);
@@ -223,21 +197,11 @@ fn remove(config: &Config, id: u32, settings: &Settings) -> std::result::Result<
         .as_ref()
         .ok_or_else(|| Failure::Other("no super user password".into()))?;
     let addresses = client_addresses(config, Some(id), settings.ports.client);
-    let session = Session::open(&addresses, password, SESSION_TIMEOUT)?;
+    let session = Session::open(&addresses, password.expose(), session::TIMEOUT)?;
     let after = session.reconfig(&[], &[id])?;
     crate::info!(
         "server {id} removed (version {:x})",
         after.version.unwrap_or_default()
     );
     Ok(())
-}
-
-/// `host:clientPort` of every server in `config` but `except`.
-pub fn client_addresses(config: &Config, except: Option<u32>, default_port: u16) -> Vec<String> {
-    config
-        .servers
-        .iter()
-        .filter(|s| Some(s.id) != except)
-        .map(|s| format!("{}:{}", s.host(), s.client_port().unwrap_or(default_port)))
-        .collect()
 }

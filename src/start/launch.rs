@@ -5,9 +5,9 @@ use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use super::flags::Given;
-use super::settings::{Launch, Settings};
 use crate::cli::error::{Error, Result};
+use crate::config::flags::Given;
+use crate::config::settings::{Launch, Settings};
 
 /// Where the upstream tarball is unpacked in ZooKeeper images.
 const UPSTREAM_HOME: &str = "/opt/zookeeper";
@@ -215,7 +215,7 @@ pub fn java_args(
 mod tests {
     use super::*;
     use crate::cli::values::Origin;
-    use crate::start::settings::tests::parse;
+    use crate::config::settings::tests::parse;
     use std::fs;
 
     /// `home` as `ZK_HOME` gives it.

@@ -7,13 +7,8 @@
 
 pub mod apply;
 pub mod dynamic;
-pub mod empty_disk;
-pub mod flags;
-pub mod identity;
 pub mod launch;
 pub mod plan;
-pub mod render;
-pub mod settings;
 pub mod unfinished;
 
 use std::ffi::{CString, OsString};
@@ -23,12 +18,13 @@ use clap::ArgMatches;
 
 use crate::cli::error::Result;
 use crate::cli::{log, output};
+use crate::config::flags;
+use crate::config::identity::{HostNames, Identity};
+use crate::config::render::Servers;
+use crate::config::settings::Settings;
+use crate::empty_disk::{self, Waited};
 use crate::pid1::Child;
 use dynamic::Decision;
-use empty_disk::Waited;
-use identity::{HostNames, Identity};
-use render::Servers;
-use settings::Settings;
 
 pub use flags::command;
 

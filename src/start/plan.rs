@@ -7,15 +7,15 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::empty_disk;
-use super::flags::Given;
-use super::identity::{Identity, Member};
 use super::launch::{self, Installation};
-use super::render::{self, ConfigFiles, File, Servers};
-use super::settings::Settings;
 use super::unfinished::{self, Move};
 use crate::cli::error::{Error, Result};
 use crate::cli::quote::quote;
+use crate::config::flags::Given;
+use crate::config::identity::{Identity, Member};
+use crate::config::render::{self, ConfigFiles, File, Servers};
+use crate::config::settings::Settings;
+use crate::empty_disk;
 use crate::pid1::Child;
 use crate::pid1::credentials::Credentials;
 
@@ -261,8 +261,8 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::start::identity::HostNames;
-    use crate::start::settings::tests::parse;
+    use crate::config::identity::HostNames;
+    use crate::config::settings::tests::parse;
 
     fn temp_dir(name: &str) -> PathBuf {
         crate::testing::scratch_dir(&format!("plan-{name}"))

@@ -14,6 +14,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::cli::error::{Context as _, Result};
+use crate::zk;
 
 /// Where unfinished snapshots go, in the data directory.
 const ASIDE: &str = "unfinished-snapshots";
@@ -23,11 +24,6 @@ const ASIDE: &str = "unfinished-snapshots";
 pub struct Move {
     pub from: PathBuf,
     pub to: PathBuf,
-}
-
-/// Whether ZooKeeper named this file while writing a snapshot (any compression).
-pub fn is_unfinished(name: &str) -> bool {
-    name.starts_with("snapshot.") && name.ends_with(".tmp")
 }
 
 /// The unfinished snapshots in `data_dir`'s `version-2`, each with a free name to go to.
@@ -44,7 +40,7 @@ pub fn find(data_dir: &Path) -> Result<Vec<Move>> {
     for entry in entries {
         let entry = entry.context(|| format!("reading {}", version2.display()))?;
         let name = entry.file_name();
-        if !name.to_str().is_some_and(is_unfinished) {
+        if !name.to_str().is_some_and(zk::is_unfinished_snapshot) {
             continue;
         }
         // An earlier one of the same name stays: this one gets a number.

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use clap::{Arg, ArgMatches, Command, value_parser};
 
 use super::APPLETS;
-use super::error::{Context as _, Error, Result};
-use super::quote::quote;
+use crate::cli::error::{Context as _, Error, Result};
+use crate::cli::quote::quote;
 
 pub fn command() -> Command {
     Command::new("install-links")

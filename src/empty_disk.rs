@@ -28,11 +28,11 @@ use std::time::{Duration, Instant};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::Signal;
 
-use super::identity::Member;
-use super::unfinished;
 use crate::cli::error::{Error, Result};
+use crate::config::identity::Member;
 use crate::pid1::signals::Signals;
-use crate::probe::fourlw::{self, Failure, Server};
+use crate::zk;
+use crate::zk::fourlw::{self, Address, Failure};
 
 /// How often the other members are asked.
 const POLL: Duration = Duration::from_secs(1);
@@ -73,7 +73,7 @@ pub fn has_history(dirs: &[&Path]) -> Result<bool> {
             // An unfinished snapshot is no history: the server never answered for it.
             let snapshot = name.starts_with("snapshot.")
                 && name != "snapshot.0"
-                && !unfinished::is_unfinished(&name);
+                && !zk::is_unfinished_snapshot(&name);
             if name.starts_with("log.") || snapshot {
                 return Ok(true);
             }
@@ -132,7 +132,7 @@ pub fn verdict(peers: &[(Member, Peer)]) -> Verdict {
 
 /// Ask a member what it is doing.
 pub fn ask(member: &Member, port: u16) -> Peer {
-    let server = Server {
+    let server = Address {
         host: member.host.clone(),
         port,
     };

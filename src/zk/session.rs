@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use zookeeper_client as zk;
 
-use super::Config;
-use crate::start::settings::Secret;
+use super::members::Config;
+
+/// How long a session with the ensemble may take to open, and each call on it, where the
+/// caller has no deadline of its own.
+pub const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// ZooKeeper's error codes that the crate passes on as numbers.
 const RECONFIG_IN_PROGRESS: i32 = -14;
@@ -60,16 +63,12 @@ pub struct Session {
 impl Session {
     /// Connect to one of `servers` (`host:port`) and authenticate as the super user, within
     /// `timeout`.
-    pub fn open(
-        servers: &[String],
-        password: &Secret,
-        timeout: Duration,
-    ) -> Result<Session, Failure> {
+    pub fn open(servers: &[String], password: &str, timeout: Duration) -> Result<Session, Failure> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
             .map_err(|err| Failure::Other(format!("starting the client: {err}")))?;
-        let auth = format!("super:{}", password.expose());
+        let auth = format!("super:{password}");
         let connector = zk::Client::connector()
             .with_session_timeout(timeout.max(Duration::from_secs(2)))
             .with_connection_timeout(timeout)

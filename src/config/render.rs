@@ -16,7 +16,7 @@ use super::identity::Identity;
 use super::settings::Settings;
 use crate::cli::error::{Error, Result};
 use crate::cli::quote::quote;
-use crate::membership::Config;
+use crate::zk::members::Config;
 
 /// A file to write: where, and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,8 +173,8 @@ fn one_line(err: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::start::identity::HostNames;
-    use crate::start::settings::tests::flags;
+    use crate::config::identity::HostNames;
+    use crate::config::settings::tests::flags;
 
     fn rendered(pairs: &[(&str, &str)], host: &str) -> ConfigFiles {
         let settings = flags(pairs);

@@ -29,15 +29,15 @@ pub const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving 
 
 /// Where to ask.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Server {
+pub struct Address {
     pub host: String,
     pub port: u16,
 }
 
-impl Server {
+impl Address {
     /// The server the probe commands name: `--host`, and PORT, else `ZK_CLIENT_PORT` (the
     /// older image's probe read it), else 2181.
-    pub fn from_args(host: Value, port: Option<Value>, env_port: Option<Value>) -> Result<Server> {
+    pub fn from_args(host: Value, port: Option<Value>, env_port: Option<Value>) -> Result<Address> {
         let port = match port.or(env_port) {
             Some(value) => value.port()?,
             None => DEFAULT_PORT,
@@ -49,14 +49,14 @@ impl Server {
                 quote(host)
             )));
         }
-        Ok(Server {
+        Ok(Address {
             host: host.to_owned(),
             port,
         })
     }
 }
 
-impl fmt::Display for Server {
+impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.host.contains(':') {
             write!(f, "[{}]:{}", self.host, self.port)
@@ -104,14 +104,18 @@ impl fmt::Display for Failure {
 }
 
 /// Send `word` and read the whole answer as text, all within `timeout`.
-pub fn ask(server: &Server, word: &str, timeout: Duration) -> std::result::Result<String, Failure> {
+pub fn ask(
+    server: &Address,
+    word: &str,
+    timeout: Duration,
+) -> std::result::Result<String, Failure> {
     ask_bytes(server, word, timeout).map(|reply| text(&reply).into_owned())
 }
 
 /// Send `word` and read the whole answer, its bytes as the server sent them, all within
 /// `timeout`.
 pub fn ask_bytes(
-    server: &Server,
+    server: &Address,
     word: &str,
     timeout: Duration,
 ) -> std::result::Result<Vec<u8>, Failure> {
@@ -212,7 +216,7 @@ pub fn text(reply: &[u8]) -> std::borrow::Cow<'_, str> {
 /// its own, so that a resolver that never answers cannot hold the probe past its deadline
 /// (getaddrinfo has no timeout of its own).
 pub fn resolve(
-    server: &Server,
+    server: &Address,
     timeout: Duration,
 ) -> std::result::Result<Vec<SocketAddr>, Failure> {
     let host = server.host.trim_start_matches('[').trim_end_matches(']');
@@ -354,11 +358,11 @@ mod tests {
 
     #[test]
     fn servers_print_as_addresses() {
-        let v4 = Server {
+        let v4 = Address {
             host: "127.0.0.1".into(),
             port: 2181,
         };
-        let v6 = Server {
+        let v6 = Address {
             host: "::1".into(),
             port: 2181,
         };

@@ -1,0 +1,10 @@
+//! zkpod's configuration, shared by the commands: start-zookeeper's flags and `ZK_*`
+//! variables (`flags`), validated into `Settings` (`settings`), the super user's password (`secret`),
+//! this pod's place in the ensemble (`identity`), and the files written from them (`render`).
+//! Data flows in that order; nothing here asks a server.
+
+pub mod flags;
+pub mod identity;
+pub mod render;
+pub mod secret;
+pub mod settings;

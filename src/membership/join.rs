@@ -17,7 +17,7 @@ use crate::config::secret::Secret;
 use crate::config::settings::Settings;
 use crate::zk::fourlw::Address;
 use crate::zk::members::{self, Config, client_addresses};
-use crate::zk::session::{self, Failure, Session};
+use crate::zk::session::{self, SessionError, Session};
 
 const POLL: Duration = Duration::from_secs(1);
 const LOG_EVERY: Duration = Duration::from_secs(10);
@@ -121,8 +121,8 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
                 return Ok(0);
             }
             Ok(_) => {}
-            Err(Failure::Busy(why)) => crate::debug!("join: {why}; trying again"),
-            Err(Failure::Other(why)) => {
+            Err(SessionError::Busy(why)) => crate::debug!("join: {why}; trying again"),
+            Err(SessionError::Other(why)) => {
                 if Instant::now() >= next_log {
                     crate::warn!("join: adding server {id} failed: {why}; trying again");
                     next_log = Instant::now() + LOG_EVERY;

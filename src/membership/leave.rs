@@ -15,7 +15,7 @@ use crate::cli::values::{Origin, Value};
 use crate::config::flags;
 use crate::zk::fourlw::{self, Address};
 use crate::zk::members::{Config, Role, client_addresses, ensemble_config};
-use crate::zk::session::{Failure, Session};
+use crate::zk::session::{SessionError, Session};
 
 const ASK_TIMEOUT: Duration = fourlw::PEER_TIMEOUT;
 /// How long too few of the other voters may serve before leaving is refused: a leader
@@ -126,7 +126,7 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
                 return Ok(0);
             }
             Ok(Step::Removed(_)) => last = "the committed membership still lists it".into(),
-            Err(Failure::Busy(why) | Failure::Other(why)) => last = why,
+            Err(SessionError::Busy(why) | SessionError::Other(why)) => last = why,
         }
         std::thread::sleep(Duration::from_millis(500).min(left));
     }

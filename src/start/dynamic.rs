@@ -22,7 +22,7 @@ use crate::config::settings::Settings;
 use crate::empty_disk::{self, Waited};
 use crate::pid1::signals::Signals;
 use crate::zk::members::{self, Config, client_addresses};
-use crate::zk::session::{self, Failure, Session};
+use crate::zk::session::{self, SessionError, Session};
 /// Between rounds of asking.
 const POLL: Duration = Duration::from_secs(1);
 const LOG_EVERY: Duration = Duration::from_secs(5);
@@ -191,11 +191,11 @@ fn with_me(mut config: Config, settings: &Settings, me: &Member) -> Config {
 }
 
 /// Remove server `id` through the members of `config`.
-fn remove(config: &Config, id: u32, settings: &Settings) -> std::result::Result<(), Failure> {
+fn remove(config: &Config, id: u32, settings: &Settings) -> std::result::Result<(), SessionError> {
     let password = settings
         .super_password
         .as_ref()
-        .ok_or_else(|| Failure::Other("no super user password".into()))?;
+        .ok_or_else(|| SessionError::Other("no super user password".into()))?;
     let addresses = client_addresses(config, Some(id), settings.ports.client);
     let session = Session::open(&addresses, password.expose(), session::TIMEOUT)?;
     let after = session.reconfig(&[], &[id])?;

@@ -19,37 +19,37 @@ const NEW_CONFIG_NO_QUORUM: i32 = -13;
 
 /// Why a call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
+pub enum SessionError {
     /// Another reconfiguration is under way, or the new one found no quorum yet: try again.
     Busy(String),
     /// Anything else (unreachable, timed out, refused): the message.
     Other(String),
 }
 
-impl std::fmt::Display for Failure {
+impl std::fmt::Display for SessionError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::Busy(why) | Failure::Other(why) => f.write_str(why),
+            SessionError::Busy(why) | SessionError::Other(why) => f.write_str(why),
         }
     }
 }
 
-fn failure(err: zk::Error) -> Failure {
+fn session_error(err: zk::Error) -> SessionError {
     match err {
         zk::Error::UnexpectedErrorCode(RECONFIG_IN_PROGRESS) => {
-            Failure::Busy("another reconfiguration is in progress".into())
+            SessionError::Busy("another reconfiguration is in progress".into())
         }
         zk::Error::UnexpectedErrorCode(NEW_CONFIG_NO_QUORUM) => {
-            Failure::Busy("the new configuration has no quorum of synced servers yet".into())
+            SessionError::Busy("the new configuration has no quorum of synced servers yet".into())
         }
-        zk::Error::Timeout => Failure::Other("timed out".into()),
-        zk::Error::NoAuth | zk::Error::AuthFailed => Failure::Other(
+        zk::Error::Timeout => SessionError::Other("timed out".into()),
+        zk::Error::NoAuth | zk::Error::AuthFailed => SessionError::Other(
             "the super user's password was refused (it must match the servers')".into(),
         ),
         zk::Error::ReconfigDisabled => {
-            Failure::Other("reconfiguration is disabled on the server (reconfigEnabled)".into())
+            SessionError::Other("reconfiguration is disabled on the server (reconfigEnabled)".into())
         }
-        other => Failure::Other(other.to_string()),
+        other => SessionError::Other(other.to_string()),
     }
 }
 
@@ -63,11 +63,11 @@ pub struct Session {
 impl Session {
     /// Connect to one of `servers` (`host:port`) and authenticate as the super user, within
     /// `timeout`.
-    pub fn open(servers: &[String], password: &str, timeout: Duration) -> Result<Session, Failure> {
+    pub fn open(servers: &[String], password: &str, timeout: Duration) -> Result<Session, SessionError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
-            .map_err(|err| Failure::Other(format!("starting the client: {err}")))?;
+            .map_err(|err| SessionError::Other(format!("starting the client: {err}")))?;
         let auth = format!("super:{password}");
         let connector = zk::Client::connector()
             .with_session_timeout(timeout.max(Duration::from_secs(2)))
@@ -80,7 +80,7 @@ impl Session {
                     .await
                     .unwrap_or(Err(zk::Error::Timeout))
             })
-            .map_err(|err| Failure::Other(format!("connecting to {cluster}: {}", failure(err))))?;
+            .map_err(|err| SessionError::Other(format!("connecting to {cluster}: {}", session_error(err))))?;
         Ok(Session {
             runtime,
             client,
@@ -91,25 +91,25 @@ impl Session {
     fn call<T>(
         &self,
         request: impl std::future::Future<Output = Result<T, zk::Error>>,
-    ) -> Result<T, Failure> {
+    ) -> Result<T, SessionError> {
         self.runtime
             .block_on(async {
                 tokio::time::timeout(self.timeout, request)
                     .await
                     .unwrap_or(Err(zk::Error::Timeout))
             })
-            .map_err(failure)
+            .map_err(session_error)
     }
 
     /// The ensemble's membership, as the server this session is on knows it.
-    pub fn config(&self) -> Result<Config, Failure> {
+    pub fn config(&self) -> Result<Config, SessionError> {
         let (data, _) = self.call(self.client.get_config())?;
         Ok(Config::parse(&String::from_utf8_lossy(&data)))
     }
 
     /// Add `joining` (`server.N=…` lines) and remove `leaving` (ids); the new membership once
     /// it is committed.
-    pub fn reconfig(&self, joining: &[String], leaving: &[u32]) -> Result<Config, Failure> {
+    pub fn reconfig(&self, joining: &[String], leaving: &[u32]) -> Result<Config, SessionError> {
         let leaving: Vec<String> = leaving.iter().map(u32::to_string).collect();
         let joinings: Vec<&str> = joining.iter().map(String::as_str).collect();
         let leavings: Vec<&str> = leaving.iter().map(String::as_str).collect();

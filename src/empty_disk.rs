@@ -17,6 +17,8 @@
 //! whitelisted) and without a log line; an unknown word would make it log an error at every
 //! ask.
 
+#![forbid(unsafe_code)]
+
 use std::fs;
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};

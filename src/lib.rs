@@ -17,6 +17,11 @@
 //!   user, the membership as ZooKeeper keeps it.
 //! - `cli`: what every command uses: the error type, value parsing, logging, output.
 
+// `unsafe` only where zkpod calls the operating system (fork and exec, signals, the libc calls
+// nix lacks), each function that does saying so with `#[allow(unsafe_code)]` and each block
+// with its SAFETY reason. Code that reads what servers, peers or HTTP clients send has none.
+#![deny(unsafe_code)]
+
 pub mod cli;
 pub mod commands;
 pub mod config;

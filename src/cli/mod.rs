@@ -2,6 +2,8 @@
 //! variable values that name where they came from (`values`), log lines (`log`), standard
 //! output (`output`) and quoting for messages (`quote`).
 
+#![forbid(unsafe_code)]
+
 pub mod error;
 pub mod log;
 pub mod output;

@@ -76,6 +76,7 @@ impl HostNames {
 }
 
 /// The canonical name the resolver gives `host` (getaddrinfo with AI_CANONNAME), if any.
+#[allow(unsafe_code)] // getaddrinfo and freeaddrinfo
 fn canonical_name(host: &str) -> Option<String> {
     let c_host = CString::new(host).ok()?;
     // SAFETY: plain libc calls; hints is zeroed as getaddrinfo expects, and the result list is

@@ -6,6 +6,8 @@
 //! an empty disk), each step within a deadline. `verdict` turns what it found into problems,
 //! the most fundamental first, each with what to do; `output` prints a table or JSON.
 
+#![forbid(unsafe_code)]
+
 pub mod gather;
 pub mod output;
 pub mod verdict;

@@ -17,7 +17,7 @@ use crate::config::secret::Secret;
 use crate::config::settings::Settings;
 use crate::zk::fourlw::Address;
 use crate::zk::members::{self, Config, client_addresses};
-use crate::zk::session::{self, SessionError, Session};
+use crate::zk::session::{self, Session, SessionError};
 
 const POLL: Duration = Duration::from_secs(1);
 const LOG_EVERY: Duration = Duration::from_secs(10);

@@ -15,7 +15,7 @@ use crate::cli::values::{Origin, Value};
 use crate::config::flags;
 use crate::zk::fourlw::{self, Address};
 use crate::zk::members::{Config, Role, client_addresses, ensemble_config};
-use crate::zk::session::{SessionError, Session};
+use crate::zk::session::{Session, SessionError};
 
 const ASK_TIMEOUT: Duration = fourlw::PEER_TIMEOUT;
 /// How long too few of the other voters may serve before leaving is refused: a leader

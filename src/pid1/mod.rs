@@ -168,6 +168,7 @@ pub fn reap(child: Option<Pid>) -> Option<u8> {
 }
 
 /// Pass a signal on. The child may be gone already (ESRCH); any other failure is logged.
+#[allow(unsafe_code)] // kill
 fn forward(child: Pid, signo: i32) {
     // SAFETY: kill(2) with a pid and a signal number from the kernel; raw, so that real-time
     // signals, which nix's Signal does not name, pass too.

@@ -38,6 +38,7 @@ fn blocked() -> SigSet {
 }
 
 /// Block every catchable signal. Call before anything else.
+#[allow(unsafe_code)] // signal
 pub fn block() -> Result<()> {
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&blocked()), None)
         .map_err(|err| Error::failed(format!("cannot block signals: {err}")))?;

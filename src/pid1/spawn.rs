@@ -34,6 +34,7 @@ const STEP_USER: u8 = 2;
 const STEP_EXEC: u8 = 3;
 
 /// Start `child`; its pid.
+#[allow(unsafe_code)] // fork, and write and _exit in the child
 pub fn spawn(child: &Child) -> Result<Pid> {
     // Everything the child needs is prepared here: after fork it only makes system calls.
     let name = crate::cli::quote::word(&child.program.to_string_lossy());
@@ -99,6 +100,7 @@ pub fn spawn(child: &Child) -> Result<Pid> {
 }
 
 /// In the forked child: returns only on failure, with the step and errno.
+#[allow(unsafe_code)] // signal and execvpe
 fn become_child(
     user: Option<&Credentials>,
     program: &CString,
@@ -137,19 +139,11 @@ fn read_report(read_end: OwnedFd) -> Option<(u8, Errno)> {
     let mut report = [0u8; 5];
     let mut got = 0;
     while got < report.len() {
-        // SAFETY: reading into the rest of a local buffer.
-        let n = unsafe {
-            libc::read(
-                read_end.as_raw_fd(),
-                report[got..].as_mut_ptr().cast(),
-                report.len() - got,
-            )
-        };
-        match n {
-            n if n > 0 => got += n as usize,
-            0 => break,
-            _ if Errno::last() == Errno::EINTR => continue,
-            _ => break,
+        match nix::unistd::read(&read_end, &mut report[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(Errno::EINTR) => continue,
+            Err(_) => break,
         }
     }
     (got == report.len()).then(|| {

@@ -1,6 +1,8 @@
 //! `zookeeper-metrics`: the server's `mntr`, as it is (like the original script), as
 //! Prometheus metrics, or as JSON; printed once or served over HTTP for Prometheus to scrape.
 
+#![forbid(unsafe_code)]
+
 use std::ffi::OsString;
 use std::net::TcpListener;
 use std::time::Duration;
@@ -113,11 +115,17 @@ fn listen(addr: Value, server: &Address, timeout: Duration) -> Result<u8> {
     let listener = TcpListener::bind(&addrs[..])
         .map_err(|err| Error::failed(format!("--listen {}: {err}", addr.text)))?;
     // As PID 1 of a sidecar container, TERM and INT would be ignored without a handler.
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        // SAFETY: the handler only calls _exit, which is async-signal-safe.
-        unsafe { signal_hook::low_level::register(signal, || signal_hook::low_level::exit(0)) }
-            .map_err(|err| Error::failed(format!("cannot handle signal {signal}: {err}")))?;
-    }
+    // A thread waits for them and ends the process: a scrape half answered is no loss.
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+    ])
+    .map_err(|err| Error::failed(format!("cannot handle TERM and INT: {err}")))?;
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            std::process::exit(0);
+        }
+    });
     crate::info!("serving {server}'s metrics on http://{}/metrics", addr.text);
     http::serve(&listener, |method, path| match (method, path) {
         ("GET", "/metrics") => {

@@ -5,10 +5,14 @@
 pub mod http;
 pub mod json;
 pub mod metrics;
+#[allow(unsafe_code)]
 pub mod mntr;
+#[allow(unsafe_code)]
 mod pieces;
+#[allow(unsafe_code)]
 pub mod prometheus;
 pub mod ready;
+#[allow(unsafe_code)]
 mod seen;
 
 use std::ffi::OsStr;

@@ -1,6 +1,8 @@
 //! `zookeeper-ready`: the exec probe. Plain, it asks whether the server is alive (safe for
 //! liveness); with `--serving`, whether it serves clients in a quorum (for readiness).
 
+#![forbid(unsafe_code)]
+
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
 

@@ -22,7 +22,7 @@ use crate::config::settings::Settings;
 use crate::empty_disk::{self, Waited};
 use crate::pid1::signals::Signals;
 use crate::zk::members::{self, Config, client_addresses};
-use crate::zk::session::{self, SessionError, Session};
+use crate::zk::session::{self, Session, SessionError};
 /// Between rounds of asking.
 const POLL: Duration = Duration::from_secs(1);
 const LOG_EVERY: Duration = Duration::from_secs(5);

@@ -87,6 +87,7 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
 /// Start `zkpod join` with this command's flags, beside the server: it waits for the server
 /// to sync, then has the ensemble add it if it is no member yet. It is a process of its own
 /// (PID 1 keeps none of its memory) and ends with PID 1 (parent-death signal).
+#[allow(unsafe_code)] // pre_exec
 fn spawn_join(matches: &ArgMatches) {
     use std::os::unix::process::CommandExt as _;
     let exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());

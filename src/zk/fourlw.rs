@@ -2,6 +2,8 @@
 //! one deadline for the whole exchange, and a bound on the reply, so a hung or hostile server
 //! cannot hold a probe past its timeout or make it eat memory.
 
+#![forbid(unsafe_code)]
+
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -200,16 +202,9 @@ fn refusal(word: &str, reply: &[u8]) -> Option<Failure> {
 }
 
 /// A reply as text: bytes that are not UTF-8 become U+FFFD. Borrowed when the reply is UTF-8,
-/// as ZooKeeper's are; checking that costs far less than decoding.
+/// as ZooKeeper's are.
 pub fn text(reply: &[u8]) -> std::borrow::Cow<'_, str> {
-    if reply.is_ascii() {
-        // SAFETY: ASCII is UTF-8.
-        return unsafe { std::str::from_utf8_unchecked(reply) }.into();
-    }
-    match std::str::from_utf8(reply) {
-        Ok(text) => text.into(),
-        Err(_) => String::from_utf8_lossy(reply),
-    }
+    String::from_utf8_lossy(reply)
 }
 
 /// The server's addresses. An IP address needs no lookup; a name is looked up on a thread of

@@ -3,6 +3,8 @@
 //! four-letter word, `/zookeeper/config` and ZooKeeper's `zoo.cfg.dynamic.<version>` files give
 //! it, and the members' own answers.
 
+#![forbid(unsafe_code)]
+
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};

@@ -3,6 +3,8 @@
 //! speaks reconfiguration), driven by a single-threaded runtime: zkpod's callers wait for
 //! each answer anyway.
 
+#![forbid(unsafe_code)]
+
 use std::time::Duration;
 
 use zookeeper_client as zk;
@@ -46,9 +48,9 @@ fn session_error(err: zk::Error) -> SessionError {
         zk::Error::NoAuth | zk::Error::AuthFailed => SessionError::Other(
             "the super user's password was refused (it must match the servers')".into(),
         ),
-        zk::Error::ReconfigDisabled => {
-            SessionError::Other("reconfiguration is disabled on the server (reconfigEnabled)".into())
-        }
+        zk::Error::ReconfigDisabled => SessionError::Other(
+            "reconfiguration is disabled on the server (reconfigEnabled)".into(),
+        ),
         other => SessionError::Other(other.to_string()),
     }
 }
@@ -63,7 +65,11 @@ pub struct Session {
 impl Session {
     /// Connect to one of `servers` (`host:port`) and authenticate as the super user, within
     /// `timeout`.
-    pub fn open(servers: &[String], password: &str, timeout: Duration) -> Result<Session, SessionError> {
+    pub fn open(
+        servers: &[String],
+        password: &str,
+        timeout: Duration,
+    ) -> Result<Session, SessionError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
@@ -80,7 +86,9 @@ impl Session {
                     .await
                     .unwrap_or(Err(zk::Error::Timeout))
             })
-            .map_err(|err| SessionError::Other(format!("connecting to {cluster}: {}", session_error(err))))?;
+            .map_err(|err| {
+                SessionError::Other(format!("connecting to {cluster}: {}", session_error(err)))
+            })?;
         Ok(Session {
             runtime,
             client,

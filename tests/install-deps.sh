@@ -9,12 +9,12 @@ case "${1:-test}" in
 run) packages="zookeeper" ;;
 test)
     # zookeeper: the real server; python3-kazoo: a real client; prometheus: promtool;
-    # tini: the init zkpod is compared with; hyperfine: timing; valgrind: instruction counts;
+    # tini: the init zkpod is compared with; hyperfine: timing;
     # gcc, libc6-dev, musl-tools: the benchmark's C client (with glibc and with musl);
     # netcat-openbsd: the original probe, for comparison; iproute2, util-linux, procps,
     # passwd: namespaces, ps, test users; openssl: the super user's digest, computed
     # independently.
-    packages="zookeeper python3-kazoo prometheus tini hyperfine valgrind gcc libc6-dev \
+    packages="zookeeper python3-kazoo prometheus tini hyperfine gcc libc6-dev \
 musl-tools netcat-openbsd iproute2 util-linux procps passwd openssl"
     ;;
 image)

@@ -78,7 +78,7 @@ fuzz_target!(|input: Input| {
     let Ok(matches) = COMMAND.with(|cmd| cmd.borrow_mut().try_get_matches_from_mut(argv)) else {
         return;
     };
-    let Ok(parsed) = flags::parse(&matches, &env) else {
+    let Ok(parsed) = flags::parse(&matches, &env, None) else {
         return;
     };
     let Ok(mut settings) = Settings::new(parsed, &env) else {

@@ -34,6 +34,9 @@ pub enum Origin {
     Env(&'static str),
     /// A positional argument, by its value name (`PORT`).
     Arg(&'static str),
+    /// The server running in this pod, by the variable its configuration stands for
+    /// (`config::running`).
+    Running(&'static str),
 }
 
 impl fmt::Display for Origin {
@@ -41,6 +44,7 @@ impl fmt::Display for Origin {
         match self {
             Origin::Flag(name) => write!(f, "--{name}"),
             Origin::Env(name) | Origin::Arg(name) => f.write_str(name),
+            Origin::Running(name) => write!(f, "the running server's configuration ({name})"),
         }
     }
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use clap::{Arg, ArgAction, ArgMatches, Command, value_parser};
 
+use super::running::Running;
 use crate::cli::error::{Error, Result};
 use crate::cli::quote::quote;
 use crate::cli::values::{LogLevel, Origin, Value, is_host_name, pod_name};
@@ -664,9 +665,21 @@ fn every_flag(mut cmd: Command) -> Command {
     cmd
 }
 
-/// The flags from the command line, the environment (through `env`) and the defaults.
-pub fn parse(matches: &ArgMatches, env: &dyn Fn(&str) -> Option<OsString>) -> Result<Flags> {
+/// Flags of which one excludes the others: the running server gives none of them when one is
+/// given.
+const EXCLUSIVE: &[&str] = &["servers", "ensemble"];
+
+/// The flags from the command line, the environment (through `env`), the server running in
+/// this pod (commands run inside a pod: `running`), and the defaults, in that order.
+pub fn parse(
+    matches: &ArgMatches,
+    env: &dyn Fn(&str) -> Option<OsString>,
+    running: Option<&Running>,
+) -> Result<Flags> {
     let mut flags = Flags::default();
+    let exclusive_given = EXCLUSIVE
+        .iter()
+        .any(|name| explicit(matches, env, name).is_some());
     for flag in FLAGS {
         let set = match flag.set {
             Set::Switch(set) => {
@@ -686,6 +699,13 @@ pub fn parse(matches: &ArgMatches, env: &dyn Fn(&str) -> Option<OsString>) -> Re
                 .filter(|value| !value.is_empty())
                 .map(|value| (*var, value))
         });
+        let from_running = running
+            .filter(|_| !(exclusive_given && EXCLUSIVE.contains(&flag.name)))
+            .and_then(|running| {
+                flag.env
+                    .iter()
+                    .find_map(|var| running.var(var).map(|value| (*var, value)))
+            });
         let mut values: Vec<Value> = Vec::new();
         if !on_command_line.is_empty() {
             for raw in &on_command_line {
@@ -693,6 +713,11 @@ pub fn parse(matches: &ArgMatches, env: &dyn Fn(&str) -> Option<OsString>) -> Re
             }
         } else if let Some((var, raw)) = &from_env {
             values.push(Value::new(Origin::Env(var), raw)?);
+        } else if let Some((var, text)) = from_running {
+            values.push(Value::new(
+                Origin::Running(var),
+                std::ffi::OsStr::new(text),
+            )?);
         } else if let Some(default) = flag.default {
             values.push(Value {
                 origin: Origin::Flag(flag.name),
@@ -714,6 +739,62 @@ pub fn parse(matches: &ArgMatches, env: &dyn Fn(&str) -> Option<OsString>) -> Re
         .map(|values| values.cloned().collect())
         .unwrap_or_default();
     Ok(flags)
+}
+
+/// The value flag `name` is given explicitly, on the command line (the last one) or by its
+/// variable, as text with where it came from.
+fn explicit(
+    matches: &ArgMatches,
+    env: &dyn Fn(&str) -> Option<OsString>,
+    name: &str,
+) -> Option<(Origin, OsString)> {
+    let flag = FLAGS.iter().find(|flag| flag.name == name)?;
+    if let Ok(Some(mut values)) = matches.try_get_many::<OsString>(flag.name)
+        && let Some(last) = values.next_back()
+    {
+        return Some((Origin::Flag(flag.name), last.clone()));
+    }
+    flag.env.iter().find_map(|var| {
+        env(var)
+            .filter(|value| !value.is_empty())
+            .map(|value| (Origin::Env(var), value))
+    })
+}
+
+/// Where the flags and variables given explicitly disagree with the server running in this
+/// pod: each flag's origin, the value given, and the running server's. Values are compared
+/// as the flag reads them (`2181` and ` 2181` agree).
+pub fn disagreements(
+    matches: &ArgMatches,
+    env: &dyn Fn(&str) -> Option<OsString>,
+    running: &Running,
+) -> Vec<(Origin, String, String)> {
+    let read = |flag: &Flag, text: &str| -> Option<String> {
+        let mut flags = Flags::default();
+        let value = Value {
+            origin: Origin::Flag(flag.name),
+            text,
+        };
+        match flag.set {
+            Set::One(set) | Set::Each(set) => set(&mut flags, value).ok()?,
+            Set::Switch(_) => return None,
+        }
+        Some(format!("{flags:?}"))
+    };
+    let mut found = Vec::new();
+    for flag in FLAGS {
+        let Some(theirs) = flag.env.iter().find_map(|var| running.var(var)) else {
+            continue;
+        };
+        let Some((origin, given)) = explicit(matches, env, flag.name) else {
+            continue;
+        };
+        let given = given.to_string_lossy().into_owned();
+        if read(flag, &given) != read(flag, theirs) {
+            found.push((origin, given, theirs.to_owned()));
+        }
+    }
+    found
 }
 
 /// The flags given on the command line, as `--name=value` (and `--name` for switches), for
@@ -812,7 +893,7 @@ fn heap(value: &Value) -> Result<String> {
 /// `--extra KEY=VALUE`; from the environment, `ZK_CFG_EXTRA` holds pairs separated by `;`.
 fn extra(flags: &mut Flags, value: Value) -> Result<()> {
     let items: Vec<&str> = match value.origin {
-        Origin::Env(_) => value
+        Origin::Env(_) | Origin::Running(_) => value
             .text
             .split(';')
             .map(str::trim)
@@ -860,6 +941,15 @@ pub mod tests {
 
     /// Flags from a start-zookeeper command line and environment, as the command reads them.
     pub fn parse_args(args: &[&str], env: &[(&str, &str)]) -> Result<Flags> {
+        parse_in_pod(args, env, None)
+    }
+
+    /// The same, inside a pod whose server runs as `running` says.
+    pub fn parse_in_pod(
+        args: &[&str],
+        env: &[(&str, &str)],
+        running: Option<&Running>,
+    ) -> Result<Flags> {
         let argv = std::iter::once("start-zookeeper").chain(args.iter().copied());
         let matches = command().try_get_matches_from(argv).expect("valid flags");
         let env = |name: &str| {
@@ -867,7 +957,23 @@ pub mod tests {
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| OsString::from(v))
         };
-        parse(&matches, &env)
+        parse(&matches, &env, running)
+    }
+
+    /// What `disagreements` finds for these flags and variables.
+    pub fn disagreeing(
+        args: &[&str],
+        env: &[(&str, &str)],
+        running: &Running,
+    ) -> Vec<(Origin, String, String)> {
+        let argv = std::iter::once("start-zookeeper").chain(args.iter().copied());
+        let matches = command().try_get_matches_from(argv).expect("valid flags");
+        let env = |name: &str| {
+            env.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| OsString::from(v))
+        };
+        disagreements(&matches, &env, running)
     }
 
     #[test]

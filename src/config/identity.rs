@@ -213,7 +213,7 @@ impl Identity {
 
 /// `zk-2` → (`zk`, 2). A StatefulSet writes ordinals without leading zeros: `zk-01` is not
 /// pod 1 of a set named `zk`.
-fn split_ordinal(short: &str) -> Option<(&str, u32)> {
+pub(crate) fn split_ordinal(short: &str) -> Option<(&str, u32)> {
     let (name, ordinal) = short.rsplit_once('-')?;
     let canonical = ordinal == "0" || (!ordinal.starts_with('0') && !ordinal.is_empty());
     if name.is_empty() || !canonical || !ordinal.bytes().all(|b| b.is_ascii_digit()) {

@@ -6,5 +6,6 @@
 pub mod flags;
 pub mod identity;
 pub mod render;
+pub mod running;
 pub mod secret;
 pub mod settings;

@@ -30,6 +30,20 @@ pub struct ThisPod {
     pub data_dir: DataDir,
     /// Why the pod's place in the ensemble is unknown (a host name without an ordinal, …).
     pub error: Option<String>,
+    /// The zoo.cfg of the server running in this pod, when diagnose runs inside one: what no
+    /// flag or variable says is read from it.
+    pub running_config: Option<String>,
+    /// Flags and variables given that disagree with the running server.
+    pub disagreements: Vec<Disagreement>,
+}
+
+/// A flag or variable given to diagnose that the running server does not have.
+#[derive(Debug, Clone, Serialize)]
+pub struct Disagreement {
+    /// `--client_port`, `ZK_CLIENT_PORT`, …
+    pub given_by: String,
+    pub given: String,
+    pub running: String,
 }
 
 /// A configuration file, against what start-zookeeper would write now.

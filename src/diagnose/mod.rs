@@ -20,8 +20,10 @@ use serde::Serialize;
 use crate::cli::error::{Error, Result};
 use crate::cli::values::{Origin, Value};
 use crate::config::flags;
+use crate::config::running::Running;
+use crate::config::settings::Settings;
 
-pub use gather::{Member, Port, ThisPod};
+pub use gather::{Disagreement, Member, Port, ThisPod};
 pub use verdict::Problem;
 
 /// Everything diagnose found, and what it makes of it.
@@ -38,8 +40,11 @@ pub fn command() -> clap::Command {
         .about("Tell why the ensemble is not healthy: this pod, every member, and a verdict.")
         .long_about(
             "Tell why the ensemble is not healthy. Run it in a pod (kubectl exec zk-0 -- zkpod \
-             diagnose); it reads the same flags and ZK_* variables as start-zookeeper, so it \
-             sees the ensemble as the pod was started. It reports this pod (host name, domain, \
+             diagnose); it reads the same flags and ZK_* variables as start-zookeeper, and what \
+             none of them says it reads from the server running in the pod, so it sees the \
+             ensemble as the pod was started however the manifest passed its settings (flags \
+             or variables given that disagree with the running server are a problem of their \
+             own). It reports this pod (host name, domain, \
              myid expected and on disk, whether the configuration files are what \
              start-zookeeper would write now, the data directory), every member (its name and \
              addresses, whether the client, quorum and election ports accept connections, \
@@ -84,8 +89,20 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
     };
     let timeout: Duration = text("timeout")?.seconds()?;
     let env = |name: &str| std::env::var_os(name);
-    let settings = crate::config::settings::Settings::new(flags::parse(matches, &env)?, &env)?;
-    let (this_pod, members) = gather::gather(&settings, timeout)?;
+    let running = Running::find();
+    let settings = Settings::new(flags::parse(matches, &env, running.as_ref())?, &env)?;
+    let (mut this_pod, members) = gather::gather(&settings, timeout)?;
+    if let Some(running) = &running {
+        this_pod.running_config = Some(running.zoo_cfg.display().to_string());
+        this_pod.disagreements = flags::disagreements(matches, &env, running)
+            .into_iter()
+            .map(|(origin, given, theirs)| Disagreement {
+                given_by: origin.to_string(),
+                given,
+                running: theirs,
+            })
+            .collect();
+    }
     let problems = verdict::verdict(&this_pod, &members);
     let report = Report {
         healthy: problems.is_empty(),

@@ -25,6 +25,9 @@ pub fn table(report: &Report) -> String {
             pod.myid_on_disk.as_deref().unwrap_or("none")
         ),
     );
+    if let Some(zoo_cfg) = &pod.running_config {
+        line("running", format!("the server started with {zoo_cfg}"));
+    }
     if !pod.files.is_empty() {
         let files: Vec<String> = pod
             .files

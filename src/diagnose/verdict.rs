@@ -32,6 +32,21 @@ pub fn verdict(pod: &ThisPod, members: &[Member]) -> Vec<Problem> {
         return problems;
     }
 
+    if !pod.disagreements.is_empty() {
+        let given: Vec<String> = pod
+            .disagreements
+            .iter()
+            .map(|d| format!("{} {} (running: {})", d.given_by, d.given, d.running))
+            .collect();
+        problems.push(problem(
+            format!(
+                "flags or variables given disagree with the server running in this pod: {}",
+                given.join(", ")
+            ),
+            "run zkpod diagnose without them to look at the server as it runs; if the manifest              holds them, the pod runs with older settings: restart it (kubectl delete pod) to              apply them",
+        ));
+    }
+
     let unresolved: Vec<String> = members
         .iter()
         .filter_map(|m| Some(format!("{} ({})", m.host, m.resolve_error.as_ref()?)))

@@ -13,6 +13,7 @@ use crate::cli::log;
 use crate::config::flags;
 use crate::config::identity::{HostNames, Identity, Member};
 use crate::config::render::server_line;
+use crate::config::running::Running;
 use crate::config::secret::Secret;
 use crate::config::settings::Settings;
 use crate::zk::fourlw::Address;
@@ -27,7 +28,8 @@ pub fn command() -> clap::Command {
         .about("Have the ensemble add this pod's server once it has synced (dynamic membership).")
         .long_about(
             "Have the ensemble add this pod's server (dynamic membership). start-zookeeper runs \
-             it beside the server; it reads the same flags and ZK_* variables. It waits until \
+             it beside the server; it reads the same flags and ZK_* variables, and what none of \
+             them says from the server running in the pod. It waits until \
              the server serves (synced with the ensemble as a non-voting follower), then asks \
              the ensemble to add it as a voter (an observer for observers), retrying while \
              another reconfiguration is in progress. It ends when the server is a member.",
@@ -47,10 +49,12 @@ pub struct Pod {
 }
 
 impl Pod {
-    /// From start-zookeeper's flags and variables.
+    /// From start-zookeeper's flags and variables, and inside a pod from the running server's
+    /// configuration where neither says.
     pub fn from_flags(matches: &ArgMatches, command: &str) -> Result<Pod> {
         let env = |name: &str| std::env::var_os(name);
-        let settings = Settings::new(flags::parse(matches, &env)?, &env)?;
+        let running = Running::find();
+        let settings = Settings::new(flags::parse(matches, &env, running.as_ref())?, &env)?;
         log::set_level(settings.log_level);
         let Some(password) = settings.super_password.clone() else {
             return Err(Error::usage(format!(

@@ -29,7 +29,9 @@ pub fn command() -> clap::Command {
         .about("Remove this pod's server from the ensemble (dynamic membership; the preStop hook).")
         .long_about(format!(
             "Remove this pod's server from the ensemble (dynamic membership), for the pod's \
-             preStop hook; it reads the same flags and ZK_* variables as start-zookeeper. It \
+             preStop hook; it reads the same flags and ZK_* variables as start-zookeeper, and \
+             what none of them says from the server running in the pod, so a hook without \
+             flags works however the manifest passed its settings. It \
              returns once the ensemble has committed the removal. It refuses, with a message \
              and status 0, to remove the last voter, or a voter whose removal would leave \
              fewer serving voters than a quorum of the rest once that has lasted {} s (or \

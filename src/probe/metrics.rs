@@ -55,7 +55,8 @@ struct MetricsArgs {
     #[arg(long, value_name = "ADDR:PORT")]
     listen: Option<OsString>,
 
-    /// The client port. [default: $ZK_CLIENT_PORT, else 2181]
+    /// The client port. [default: $ZK_CLIENT_PORT, else, inside a pod, the port the pod's
+    /// server runs with, else 2181]
     #[arg(value_name = "PORT")]
     port: Option<OsString>,
 }

@@ -49,11 +49,12 @@ struct ReadyArgs {
     /// static or dynamic, as start-zookeeper was given. In dynamic membership --serving also
     /// asks `conf`: ready only once the ensemble lists the server as a member (a joining
     /// server serves as a non-voting follower before it is added). [default: $ZK_MEMBERSHIP,
-    /// else static]
+    /// else, inside a pod, the mode the pod's server runs in, else static]
     #[arg(long, value_name = "MODE")]
     membership: Option<OsString>,
 
-    /// The client port. [default: $ZK_CLIENT_PORT, else 2181]
+    /// The client port. [default: $ZK_CLIENT_PORT, else, inside a pod, the port the pod's
+    /// server runs with, else 2181]
     #[arg(value_name = "PORT")]
     port: Option<OsString>,
 }
@@ -72,6 +73,12 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
             std::env::var_os("ZK_MEMBERSHIP")
                 .filter(|v| !v.is_empty())
                 .map(|mode| (mode, Origin::Env("ZK_MEMBERSHIP")))
+        })
+        .or_else(|| {
+            // Only --serving asks whether the server is a member.
+            let running = super::running().filter(|_| args.serving)?;
+            let mode = running.var("ZK_MEMBERSHIP")?;
+            Some((mode.into(), Origin::Running("ZK_MEMBERSHIP")))
         });
     let dynamic = match membership {
         None => false,

@@ -13,10 +13,12 @@ pub mod unfinished;
 
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::Path;
 
 use clap::ArgMatches;
 
 use crate::cli::error::Result;
+use crate::cli::values::Origin;
 use crate::cli::{log, output};
 use crate::config::flags;
 use crate::config::identity::{HostNames, Identity};
@@ -32,7 +34,15 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
     // Signals are blocked already (the applet table says so): a TERM that comes while the
     // configuration is written waits, and then the server is never started.
     let env = |name: &str| std::env::var_os(name);
-    let settings = Settings::new(flags::parse(matches, &env)?, &env)?;
+    let flags = flags::parse(matches, &env, None)?;
+    // A password file named on the command line goes on to PID 1's environment, where the
+    // commands run later in the pod find it (`config::running`); a variable is there already.
+    let password_file = flags
+        .super_password_file
+        .as_ref()
+        .filter(|file| matches!(file.origin, Origin::Flag(_)))
+        .map(|file| file.value.clone());
+    let settings = Settings::new(flags, &env)?;
     log::set_level(settings.log_level);
     let names = &settings.names;
     let identity = Identity::resolve(&settings.ensemble, || {
@@ -81,6 +91,7 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
             ..plan.child
         },
         user,
+        password_file.as_deref(),
     )
 }
 
@@ -112,9 +123,9 @@ fn spawn_join(matches: &ArgMatches) {
 /// start-up's code, heap or templates while it idles for the life of the pod. Blocked and
 /// pending signals survive execve, so a TERM that came during start-up still stops the
 /// server from starting. `--user` goes across as the operator wrote it (the supervisor resolves
-/// it again, supplementary groups included). Where exec fails (no /proc), supervise from here,
-/// as `child.user`.
-fn become_supervisor(child: Child, user: Option<&str>) -> Result<u8> {
+/// it again, supplementary groups included). `password_file` joins the environment as
+/// ZK_SUPER_PASSWORD_FILE. Where exec fails (no /proc), supervise from here, as `child.user`.
+fn become_supervisor(child: Child, user: Option<&str>, password_file: Option<&Path>) -> Result<u8> {
     let mut args: Vec<OsString> = vec!["zkpod".into(), "supervise".into()];
     if let Some(grace) = child.grace {
         args.push("--grace".into());
@@ -135,9 +146,25 @@ fn become_supervisor(child: Child, user: Option<&str>) -> Result<u8> {
         .filter(|path| path.is_file())
         .and_then(|path| CString::new(path.into_os_string().into_vec()).ok())
         .unwrap_or_else(|| c"/proc/self/exe".to_owned());
-    if let Ok(c_args) = c_args {
+    let mut env: Vec<OsString> = std::env::vars_os()
+        .filter(|(name, _)| password_file.is_none() || name != "ZK_SUPER_PASSWORD_FILE")
+        .map(|(name, value)| {
+            let mut pair = name;
+            pair.push("=");
+            pair.push(value);
+            pair
+        })
+        .collect();
+    if let Some(file) = password_file {
+        let mut pair = OsString::from("ZK_SUPER_PASSWORD_FILE=");
+        pair.push(file);
+        env.push(pair);
+    }
+    let c_env: std::result::Result<Vec<CString>, _> =
+        env.iter().map(|a| CString::new(a.as_bytes())).collect();
+    if let (Ok(c_args), Ok(c_env)) = (c_args, c_env) {
         // Raw execve: std's exec would unblock the signals first.
-        let err = nix::unistd::execv(&exe, &c_args).unwrap_err();
+        let err = nix::unistd::execve(&exe, &c_args, &c_env).unwrap_err();
         crate::warn!("cannot re-execute as the supervisor ({err}); supervising from here");
     }
     crate::pid1::supervise(child)

@@ -669,11 +669,14 @@ fn a_probe_deadline_covers_name_resolution() {
     // reads queries and says nothing, in a mount namespace of the probe's own.
     require_root_and_namespaces();
     let sandbox = Sandbox::new("slow-dns");
-    // An address of the loopback range that nothing else uses; the server only receives.
-    let _dns = std::net::UdpSocket::bind("127.83.53.1:53").expect("a silent DNS server");
+    // An address of the loopback range that nothing else uses, one per test process (a DNS
+    // server's port is 53); the server only receives.
+    let pid = std::process::id();
+    let address = format!("127.83.{}.{}", (pid >> 8) & 255, pid & 255);
+    let _dns = std::net::UdpSocket::bind((address.as_str(), 53)).expect("a silent DNS server");
     fs::write(
         sandbox.path("resolv.conf"),
-        "nameserver 127.83.53.1\noptions timeout:30 attempts:5\n",
+        format!("nameserver {address}\noptions timeout:30 attempts:5\n"),
     )
     .unwrap();
     fs::write(sandbox.path("hosts"), "127.0.0.1 localhost\n").unwrap();

@@ -154,13 +154,14 @@ fn diagnose_tells_what_is_wrong_most_fundamental_first() {
     );
     fs::write(&myid, "2\n").unwrap();
 
-    // Every member down: the whole run stays within a few seconds, and says no quorum.
+    // Every member down: the run ends, bounded by its timeout for each step (1 s) rather
+    // than hanging on the members, and says no quorum.
     set.stop(0);
     set.stop(2);
     let started = Instant::now();
     let out = set.run_stopped(1, &args, Duration::from_secs(30));
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(took < Duration::from_secs(15), "took {took:?}");
     let found = problems(&stdout(&out));
     assert_eq!(
         found[0],

@@ -239,7 +239,9 @@ fn leave_reads_the_variables_and_fails_within_its_deadline_when_no_member_serves
         .env("ZK_CLIENT_PORT", free_port().to_string());
     let started = std::time::Instant::now();
     let out = output(&mut leave);
-    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // It gives up at its deadline rather than hanging: a bound of several times the 2 s.
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.starts_with("zkpod leave: cannot leave"), "{err}");

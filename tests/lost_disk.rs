@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::statefulset::*;
 use common::*;
@@ -95,18 +95,28 @@ fn an_empty_server_waits_and_every_acknowledged_write_is_kept() {
     require_root_and_namespaces();
     let _one = one_ensemble_at_a_time();
     let mut set = dangerous_case(&tutorial_flags(3));
-    // zk-0 waits on purpose: alive (liveness passes), not ready, and no quorum forms.
+    // zk-0 waits on purpose: alive (liveness passes), not ready, and no quorum forms. Watched
+    // until it has said three times (every 5 s) that it waits while zk-2 runs.
     set.wait_ready(0, false, MINUTE);
-    let until = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < until {
+    let zk2_runs = format!("zk-2.{DOMAIN} (runs, not serving yet)");
+    let watched = wait_until(2 * MINUTE, || {
         assert!(!serving(&set, 0), "the empty zk-0 serves");
         assert!(!serving(&set, 2), "the stale zk-2 formed a quorum");
         assert!(
             set.probe(0, false).status.success(),
             "zk-0 waiting is not alive"
         );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+        let logs = set.logs(0);
+        let waiting = |line: &&str| {
+            line.contains("waiting: the data directory is empty") && line.contains(&zk2_runs)
+        };
+        logs.lines().filter(waiting).count() >= 3
+    });
+    assert!(
+        watched,
+        "zk-0 did not wait with zk-2 running:\n{}",
+        set.logs(0)
+    );
     let logs = set.logs(0);
     let waiting = logs
         .lines()
@@ -139,12 +149,21 @@ fn a_new_ensemble_of_empty_servers_forms_even_started_apart() {
     require_root_and_namespaces();
     let _one = one_ensemble_at_a_time();
     let mut set = create(3, &tutorial_flags(3));
-    // Seconds apart, as a slow scheduler or image pull would start them.
+    // Apart, as a slow scheduler or image pull would start them: each once the ones before it
+    // wait for the rest.
     for i in 0..3 {
         set.start(i);
         set.wait_ready(i, false, MINUTE);
         assert!(!serving(&set, i));
-        std::thread::sleep(Duration::from_secs(3));
+        if i < 2 {
+            assert!(
+                wait_until(MINUTE, || set
+                    .logs(i)
+                    .contains("waiting: the data directory is empty")),
+                "zk-{i} does not wait:\n{}",
+                set.logs(i)
+            );
+        }
     }
     for i in 0..3 {
         set.wait_ready(i, true, MINUTE);

@@ -207,13 +207,17 @@ fn whitelist_without_ruok_or_mntr() {
 #[test]
 fn a_closed_port_fails_fast() {
     let port = free_port().to_string();
-    let (code, err, took) = ready(&[&port]);
+    let (code, err, _) = ready(&[&port]);
     assert_eq!(code, Some(1));
     assert_eq!(
         err,
         format!("zookeeper-ready: 127.0.0.1:{port}: connection refused\n")
     );
-    assert!(took < Duration::from_millis(500), "took {took:?}");
+    // A refusal is final: the probe does not try again until its timeout.
+    let (code, err, took) = ready(&["--timeout", "30", &port]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.ends_with(": connection refused\n"), "{err}");
+    assert!(took < Duration::from_secs(15), "took {took:?}");
     let (out, _) = zkpod("zookeeper-metrics", &[&port]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -226,6 +230,8 @@ fn a_closed_port_fails_fast() {
 fn silence_fails_within_the_timeout() {
     let silent = StandIn::start(|_| None);
     let port = silent.port.to_string();
+    // It waits out its timeout, and then gives up rather than hanging: a bound of several
+    // times the timeout (a hang would last until the run's deadline of 20 s).
     for (timeout, shown) in [("0.5", "0.5"), ("1", "1")] {
         let (code, err, took) = ready(&["--timeout", timeout, &port]);
         assert_eq!(code, Some(1));
@@ -235,20 +241,28 @@ fn silence_fails_within_the_timeout() {
         );
         let limit: f64 = timeout.parse().unwrap();
         assert!(
-            took.as_secs_f64() >= limit * 0.9 && took.as_secs_f64() < limit + 0.5,
+            took.as_secs_f64() >= limit * 0.9 && took.as_secs_f64() < limit * 5.0,
             "--timeout {timeout} took {took:?}"
         );
     }
     // The default keeps the probe inside Kubernetes' default timeoutSeconds of 1.
-    let (code, _, took) = ready(&[&port]);
+    let (code, err, took) = ready(&[&port]);
     assert_eq!(code, Some(1));
-    assert!(took < Duration::from_secs(1), "took {took:?}");
+    let default: f64 = err
+        .strip_prefix(&format!(
+            "zookeeper-ready: 127.0.0.1:{port}: timed out after "
+        ))
+        .and_then(|rest| rest.strip_suffix("s\n"))
+        .and_then(|seconds| seconds.parse().ok())
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(default < 1.0, "the default timeout is {default} s");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
     let (out, took) = zkpod(
         "zookeeper-metrics",
         &["--timeout=0.3", "--format=prometheus", &port],
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(took < Duration::from_secs(1));
+    assert!(took < Duration::from_secs(3), "took {took:?}");
     promtool(&stdout(&out)).unwrap();
 }
 
@@ -328,7 +342,7 @@ fn serving_modes() {
 }
 
 #[test]
-fn a_huge_answer_is_cut_off_in_bounded_memory_and_time() {
+fn a_huge_answer_is_cut_off_in_bounded_memory_without_waiting_for_the_timeout() {
     let huge = StandIn::start(|_| Some(vec![b'x'; 16 * 1024 * 1024]));
     let port = huge.port.to_string();
     // The child's peak memory, from the kernel's accounting.
@@ -343,7 +357,7 @@ fn a_huge_answer_is_cut_off_in_bounded_memory_and_time() {
              print(p.returncode, peak, took, len(p.stdout))\n\
              sys.stderr.write(p.stderr.decode())",
         )
-        .args([ZKPOD, "metrics", "--timeout", "5", &port])
+        .args([ZKPOD, "metrics", "--timeout", "30", &port])
         .output()
         .unwrap();
     let report = stdout(&measured);
@@ -356,7 +370,8 @@ fn a_huge_answer_is_cut_off_in_bounded_memory_and_time() {
         peak_kib < 12 * 1024,
         "peak memory {peak_kib} KiB for a 16 MiB answer"
     );
-    assert!(took < 5.0, "took {took} s");
+    // Cut off once the limit is passed, not when the timeout ends the reading.
+    assert!(took < 15.0, "took {took} s");
     assert!(
         stderr(&measured).contains("larger than 1048576 bytes"),
         "{}",
@@ -592,6 +607,7 @@ fn a_scrape_is_answered_while_silent_and_trickling_clients_hold_connections() {
     .stdin(Stdio::null())
     .stdout(Stdio::null())
     .stderr(Stdio::null());
+    // Killed when the test ends, also by failing.
     let _metrics = Running::spawn(&mut cmd);
     assert!(wait_until(Duration::from_secs(10), || TcpStream::connect(
         ("127.0.0.1", http_port)
@@ -610,39 +626,39 @@ fn a_scrape_is_answered_while_silent_and_trickling_clients_hold_connections() {
                 return Some(started.elapsed());
             }
             std::thread::sleep(Duration::from_millis(300));
-            if started.elapsed() > Duration::from_secs(20) {
+            if started.elapsed() > Duration::from_secs(30) {
                 return None;
             }
         }
         None
     });
-    for _ in 0..3 {
+    // Each scrape is answered while the others hold their connections, not after one of them
+    // is cut off (at 5 s): well within that.
+    let scrape = || {
         let asked = Instant::now();
         let answer = http(http_port, "GET /metrics HTTP/1.1\r\n\r\n");
         let took = asked.elapsed();
         assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
-        assert!(took < Duration::from_secs(1), "the scrape took {took:?}");
+        assert!(took < Duration::from_secs(3), "the scrape took {took:?}");
+    };
+    for _ in 0..3 {
+        scrape();
     }
-    // The trickling client is cut off once its request has taken 5 s.
+    // The trickling client is cut off once its request has taken 5 s, however long it keeps
+    // sending (it would go on for 30 s).
     let cut_after = trickling
         .join()
         .unwrap()
         .expect("the trickling client was never cut off");
     assert!(
-        cut_after < Duration::from_secs(8),
+        cut_after < Duration::from_secs(15),
         "cut off after {cut_after:?}"
     );
     // Many more connections than it holds: the oldest go, scrapes are still answered.
     let crowd: Vec<TcpStream> = (0..200)
         .filter_map(|_| TcpStream::connect(("127.0.0.1", http_port)).ok())
         .collect();
-    let asked = Instant::now();
-    assert!(http(http_port, "GET /metrics HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 200 OK"));
-    assert!(
-        asked.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        asked.elapsed()
-    );
+    scrape();
     drop((silent, crowd));
 }
 
@@ -653,11 +669,14 @@ fn a_probe_deadline_covers_name_resolution() {
     // reads queries and says nothing, in a mount namespace of the probe's own.
     require_root_and_namespaces();
     let sandbox = Sandbox::new("slow-dns");
-    // An address of the loopback range that nothing else uses; the server only receives.
-    let _dns = std::net::UdpSocket::bind("127.83.53.1:53").expect("a silent DNS server");
+    // An address of the loopback range that nothing else uses, one per test process (a DNS
+    // server's port is 53); the server only receives.
+    let pid = std::process::id();
+    let address = format!("127.83.{}.{}", (pid >> 8) & 255, pid & 255);
+    let _dns = std::net::UdpSocket::bind((address.as_str(), 53)).expect("a silent DNS server");
     fs::write(
         sandbox.path("resolv.conf"),
-        "nameserver 127.83.53.1\noptions timeout:30 attempts:5\n",
+        format!("nameserver {address}\noptions timeout:30 attempts:5\n"),
     )
     .unwrap();
     fs::write(sandbox.path("hosts"), "127.0.0.1 localhost\n").unwrap();
@@ -679,10 +698,8 @@ fn a_probe_deadline_covers_name_resolution() {
         "{}",
         stderr(&out)
     );
-    assert!(
-        took < Duration::from_millis(1500),
-        "the probe took {took:?}"
-    );
+    // Given up at its timeout, not after the resolver's (30 s, five times).
+    assert!(took < Duration::from_secs(5), "the probe took {took:?}");
 }
 
 #[test]

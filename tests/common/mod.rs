@@ -7,8 +7,9 @@ pub mod statefulset;
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The zkpod binary cargo built for these tests.
@@ -29,11 +30,13 @@ impl Sandbox {
             NEXT.fetch_add(1, Ordering::SeqCst)
         ));
         let _ = fs::remove_dir_all(&root);
-        fs::create_dir_all(root.join("bin")).unwrap();
+        // Made before anything is created, so that a failure below removes it too.
+        let sandbox = Sandbox { root };
+        fs::create_dir_all(sandbox.path("bin")).unwrap();
         for link in ["start-zookeeper", "zookeeper-ready", "zookeeper-metrics"] {
-            std::os::unix::fs::symlink(ZKPOD, root.join("bin").join(link)).unwrap();
+            std::os::unix::fs::symlink(ZKPOD, sandbox.path("bin").join(link)).unwrap();
         }
-        Sandbox { root }
+        sandbox
     }
 
     pub fn path(&self, relative: &str) -> PathBuf {
@@ -94,30 +97,96 @@ impl Drop for Sandbox {
 /// Run to completion with a deadline; a command that hangs fails the test instead of the suite.
 /// Its output is read while it runs, so a large one cannot block it.
 pub fn run(cmd: &mut Command, deadline: Duration) -> Output {
-    use std::io::Read;
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|err| panic!("starting {cmd:?}: {err}"));
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            bytes
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().unwrap()));
-    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let output = Drained::start(&mut child);
     let Some(status) = wait_for(&mut child, deadline) else {
-        let err = String::from_utf8_lossy(&err.join().unwrap()).into_owned();
-        panic!("{cmd:?} did not finish within {deadline:?}; stderr: {err}");
+        panic!(
+            "{cmd:?} did not finish within {deadline:?}; stderr: {}",
+            output.stderr_so_far()
+        );
     };
+    let (stdout, stderr) = output.finish();
     Output {
         status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
+        stdout,
+        stderr,
+    }
+}
+
+/// The stdout and stderr of a started child (those of them that are pipes), read by threads
+/// while it runs: a child that writes more than a pipe holds (64 KiB) is never blocked by a
+/// reader that waits for its exit first.
+pub struct Drained {
+    stdout: Drain,
+    stderr: Drain,
+}
+
+/// What one reader has read so far, and the reader.
+struct Drain {
+    read: Arc<Mutex<Vec<u8>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drain {
+    fn start(pipe: Option<impl std::io::Read + Send + 'static>) -> Drain {
+        let read = Arc::new(Mutex::new(Vec::new()));
+        let reader = pipe.map(|mut pipe| {
+            let read = read.clone();
+            std::thread::spawn(move || {
+                let mut chunk = [0u8; 8192];
+                loop {
+                    match pipe.read(&mut chunk) {
+                        Ok(0) => break,
+                        Ok(n) => read.lock().unwrap().extend_from_slice(&chunk[..n]),
+                        Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(_) => break,
+                    }
+                }
+            })
+        });
+        Drain { read, reader }
+    }
+
+    fn so_far(&self) -> Vec<u8> {
+        self.read.lock().unwrap().clone()
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+        std::mem::take(&mut *self.read.lock().unwrap())
+    }
+}
+
+impl Drained {
+    /// Start reading `child`'s stdout and stderr, where they are pipes.
+    pub fn start(child: &mut Child) -> Drained {
+        Drained {
+            stdout: Drain::start(child.stdout.take()),
+            stderr: Drain::start(child.stderr.take()),
+        }
+    }
+
+    /// What the child has written to stdout so far.
+    pub fn stdout_so_far(&self) -> String {
+        String::from_utf8_lossy(&self.stdout.so_far()).into_owned()
+    }
+
+    /// What the child has written to stderr so far.
+    pub fn stderr_so_far(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.so_far()).into_owned()
+    }
+
+    /// Everything written to stdout and to stderr, once every writer has closed them (the
+    /// child has exited, and whatever it left running that holds them has too).
+    pub fn finish(self) -> (Vec<u8>, Vec<u8>) {
+        (self.stdout.finish(), self.stderr.finish())
     }
 }
 
@@ -214,13 +283,35 @@ pub fn kazoo_program(script: &str) -> String {
     )
 }
 
-/// A port nobody listens on right now (the kernel's pick), for servers the tests start.
+/// A port nobody listens on, for a server a test starts or for a port that must stay closed.
+///
+/// Not the kernel's pick (binding port 0 and dropping the listener): that port comes from the
+/// ephemeral range (32768–60999), where every other process's picks and outgoing connections
+/// land too, and someone may take it before the server binds it. Instead each test process
+/// takes the ports of its own block below that range: the 100 from 10000 + 100 × (pid mod
+/// 220), going on to the next block (up to 31999, then from 10000 again) once those run out.
+/// No port is handed out twice in a process, and each only once binding it on every address
+/// worked (nobody listens there now). Test processes running at the same time use different
+/// blocks unless their pids are equal modulo 220, and nothing else picks ports there on its
+/// own. Simulated pods (common::statefulset) need none of this: each has an address of its
+/// own, and their servers use the tutorial's fixed ports.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    const FIRST: u32 = 10_000;
+    const BLOCK: u32 = 100;
+    const BLOCKS: u32 = 220;
+    static HANDED_OUT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id() % BLOCKS * BLOCK;
+    for _ in 0..BLOCK * BLOCKS {
+        let n = HANDED_OUT.fetch_add(1, Ordering::SeqCst);
+        let port = (FIRST + (start + n) % (BLOCK * BLOCKS)) as u16;
+        if std::net::TcpListener::bind(("0.0.0.0", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!(
+        "no free port left between {FIRST} and {}",
+        FIRST + BLOCK * BLOCKS - 1
+    );
 }
 
 /// Poll `check` every 50 ms until it holds or `deadline` passes.
@@ -291,7 +382,7 @@ pub fn four_letter_word(port: u16, word: &str) -> Option<String> {
 pub struct ZooKeeper {
     pub sandbox: Sandbox,
     pub port: u16,
-    pub process: Option<std::process::Child>,
+    pub process: Option<Child>,
 }
 
 impl ZooKeeper {
@@ -356,20 +447,22 @@ impl ZooKeeper {
         *children(self.pid()).first().expect("a java child")
     }
 
-    /// Wait for start-zookeeper to exit; its status code.
+    /// Wait for start-zookeeper to exit; its status code. (Its output goes to server.log, not
+    /// to a pipe that would have to be read meanwhile.)
     pub fn wait(&mut self, deadline: Duration) -> Option<i32> {
         let process = self.process.as_mut().expect("running");
-        let started = Instant::now();
-        loop {
-            if let Some(status) = process.try_wait().unwrap() {
-                self.process = None;
-                return status.code();
-            }
-            if started.elapsed() > deadline {
-                panic!("start-zookeeper did not exit within {deadline:?}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let mut status = None;
+        let exited = wait_until(deadline, || {
+            status = process.try_wait().unwrap();
+            status.is_some()
+        });
+        assert!(
+            exited,
+            "start-zookeeper did not exit within {deadline:?}; log:\n{}",
+            self.log()
+        );
+        self.process = None;
+        status.unwrap().code()
     }
 
     pub fn log(&self) -> String {
@@ -412,7 +505,7 @@ pub fn kazoo(hosts: &str, script: &str) -> Result<String, String> {
 
 /// A process the test started, in a process group of its own: when the test lets go of it,
 /// also by failing, the whole group is killed, so nothing outlives the test.
-pub struct Running(pub std::process::Child);
+pub struct Running(pub Child);
 
 impl Running {
     pub fn spawn(cmd: &mut Command) -> Running {
@@ -455,33 +548,27 @@ pub fn with_closed_stdout(cmd: &mut Command) -> Output {
 
 /// Like `run`, but with the stdout the command was given.
 fn run_keeping_stdout(cmd: &mut Command, deadline: Duration) -> Output {
-    use std::io::Read;
     let mut child = cmd
         .stdin(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    let mut pipe = child.stderr.take().unwrap();
-    let err = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        bytes
-    });
+        .unwrap_or_else(|err| panic!("starting {cmd:?}: {err}"));
+    let output = Drained::start(&mut child);
     let Some(status) = wait_for(&mut child, deadline) else {
-        panic!("{cmd:?} did not finish within {deadline:?}");
+        panic!(
+            "{cmd:?} did not finish within {deadline:?}; stderr: {}",
+            output.stderr_so_far()
+        );
     };
     Output {
         status,
         stdout: Vec::new(),
-        stderr: err.join().unwrap(),
+        stderr: output.finish().1,
     }
 }
 
 /// The child's exit status, or None (and the child killed) when it runs past `deadline`.
-fn wait_for(
-    child: &mut std::process::Child,
-    deadline: Duration,
-) -> Option<std::process::ExitStatus> {
+fn wait_for(child: &mut Child, deadline: Duration) -> Option<std::process::ExitStatus> {
     let started = Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {

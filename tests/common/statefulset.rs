@@ -107,11 +107,9 @@ impl StatefulSet {
         );
         let root = std::env::temp_dir().join(&id);
         let _ = fs::remove_dir_all(&root);
-        fs::create_dir_all(root.join("bin")).unwrap();
-        for name in ["start-zookeeper", "zookeeper-ready", "zookeeper-metrics"] {
-            std::os::unix::fs::symlink(ZKPOD, root.join("bin").join(name)).unwrap();
-        }
         let network = format!("{id}-net");
+        // Made before anything is created: if a step below fails, dropping it removes what the
+        // steps before made.
         let mut set = StatefulSet {
             id: id.clone(),
             root,
@@ -120,6 +118,10 @@ impl StatefulSet {
             flags: flags.iter().map(|f| f.to_string()).collect(),
             env: Vec::new(),
         };
+        fs::create_dir_all(set.root.join("bin")).unwrap();
+        for name in ["start-zookeeper", "zookeeper-ready", "zookeeper-metrics"] {
+            std::os::unix::fs::symlink(ZKPOD, set.root.join("bin").join(name)).unwrap();
+        }
         sh(&["ip", "netns", "add", &network]);
         sh(&["ip", "-n", &network, "link", "set", "lo", "up"]);
         sh(&["ip", "-n", &network, "link", "add", "br0", "type", "bridge"]);
@@ -155,7 +157,15 @@ impl StatefulSet {
         let netns = format!("{}-zk-{i}", self.id);
         let ip = format!("10.0.0.{}", i + 2);
         let veth = format!("v{i}");
+        let volume = self.root.join(format!("datadir-zk-{i}"));
         sh(&["ip", "netns", "add", &netns]);
+        // Listed at once, so that it is removed with the others if a step below fails.
+        self.pods.push(Pod {
+            netns: netns.clone(),
+            ip: ip.clone(),
+            volume: volume.clone(),
+            process: None,
+        });
         sh(&[
             "ip",
             "-n",
@@ -194,14 +204,7 @@ impl StatefulSet {
         ]);
         sh(&["ip", "-n", &netns, "link", "set", "eth0", "up"]);
         sh(&["ip", "-n", &netns, "link", "set", "lo", "up"]);
-        let volume = self.root.join(format!("datadir-zk-{i}"));
         fs::create_dir_all(&volume).unwrap();
-        self.pods.push(Pod {
-            netns,
-            ip,
-            volume,
-            process: None,
-        });
     }
 
     /// The kubelet starting pod i's container: start-zookeeper as PID 1 with the flags.

@@ -24,6 +24,18 @@ fn diagnose(set: &StatefulSet, i: usize, json: bool) -> (Option<i32>, String) {
     (out.status.code(), stdout(&out))
 }
 
+/// `zkpod diagnose` in pod i as `kubectl exec zk-i -- zkpod diagnose` runs it: none of the
+/// pod's flags, no ZK_* variable, only `extra`: (status, stdout).
+fn diagnose_bare(set: &StatefulSet, i: usize, extra: &[&str]) -> (Option<i32>, String) {
+    let args: Vec<&str> = [ZKPOD, "diagnose"]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect();
+    let out = set.exec(i, &args, Duration::from_secs(30));
+    assert_eq!(stderr(&out), "", "diagnose wrote to stderr");
+    (out.status.code(), stdout(&out))
+}
+
 /// The problem lines of a table, in order ("1. …" without the number).
 fn problems(table: &str) -> Vec<String> {
     table
@@ -82,6 +94,40 @@ fn diagnose_tells_what_is_wrong_most_fundamental_first() {
     assert_eq!(report["this_pod"]["myid"], 1);
     assert_eq!(report["members"][0]["client"], "open");
 
+    // As kubectl exec runs it, with neither the flags the pod started with nor a variable:
+    // what it needs comes from the server running in the pod, and the files match it.
+    let (status, table) = diagnose_bare(&set, 1, &[]);
+    assert_eq!(status, Some(0), "{table}");
+    assert!(table.contains("verdict: healthy"), "{table}");
+    assert!(
+        table.contains("myid        2 expected, 2 on disk"),
+        "{table}"
+    );
+    assert!(
+        table.contains("running     the server started with /opt/zookeeper/conf/zoo.cfg"),
+        "{table}"
+    );
+    for file in ["zoo.cfg", "log4j.properties", "java.env"] {
+        assert!(table.contains(&format!("{file} matches")), "{table}");
+    }
+    let (_, json) = diagnose_bare(&set, 1, &["--format", "json"]);
+    let ids: Vec<u64> = json_value(&json)["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [1, 2, 3]);
+    // A flag given that the running server does not have is a problem of its own, first.
+    let (status, table) = diagnose_bare(&set, 1, &["--heap=1G"]);
+    assert_eq!(status, Some(1), "{table}");
+    assert_eq!(
+        problems(&table)[0],
+        "flags or variables given disagree with the server running in this pod: --heap 1G \
+         (running: 128M)",
+        "{table}"
+    );
+
     // One member stopped: the quorum holds (once the others have re-formed it), the stopped
     // member is named.
     assert_eq!(set.stop(2), Some(143));
@@ -97,6 +143,10 @@ fn diagnose_tells_what_is_wrong_most_fundamental_first() {
         ),
         "{table}"
     );
+    // The same without the pod's flags.
+    let (status, table) = diagnose_bare(&set, 0, &[]);
+    assert_eq!(status, Some(1), "{table}");
+    assert_eq!(problems(&table), found, "{table}");
 
     // zk-2 back with only ruok whitelisted: it serves, but refuses conf (ZooKeeper always
     // answers srvr).

@@ -525,3 +525,81 @@ fn observers_keep_their_role_and_the_password_stays_off_command_lines() {
     );
     assert!(!set.logs(0).contains(PASSWORD) && !set.logs(0).contains("superDigest"));
 }
+
+/// The probe in pod i as `command: ["zookeeper-ready", ARGS…, "2181"]` runs it.
+fn ready(set: &StatefulSet, i: usize, args: &[&str]) -> std::process::Output {
+    let ready = set.command_path("zookeeper-ready");
+    let mut argv = vec![ready.as_str()];
+    argv.extend_from_slice(args);
+    argv.push("2181");
+    set.exec(i, &argv, Duration::from_secs(10))
+}
+
+#[test]
+#[ignore = "needs root and namespaces"]
+fn with_settings_as_flags_only_probes_join_and_leave_read_the_running_server() {
+    require_root_and_namespaces();
+    let _one = one_ensemble_at_a_time();
+    // The tutorial's manifest style: every setting a flag on start-zookeeper's command line,
+    // the password a file of the volume's, no ZK_* variable anywhere.
+    let mut flags = tutorial_flags(3);
+    flags.push("--membership=dynamic".into());
+    flags.push("--super_password_file=/var/lib/zookeeper/password".into());
+    let mut set = create(4, &flags);
+    for pod in &set.pods {
+        fs::write(pod.volume.join("password"), format!("{PASSWORD}\n")).unwrap();
+    }
+    // zk-3 has the wrong password: the join start-zookeeper runs for it cannot add it.
+    fs::write(set.pods[3].volume.join("password"), "wrong\n").unwrap();
+    // The probe (wait_ready) has no flag saying dynamic either.
+    start_and_wait(&mut set, &[0, 1, 2]);
+    wait_participants(&set, 0, &[1, 2, 3]);
+
+    // zk-3 serves as a non-voting follower, and is no member: not ready.
+    set.start(3);
+    let serves = wait_until(2 * MINUTE, || {
+        ready(&set, 3, &["--serving", "--membership=static"])
+            .status
+            .success()
+    });
+    assert!(serves, "zk-3 never served:\n{}", set.logs(3));
+    let out = ready(&set, 3, &["--serving"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not a member yet: the ensemble does not list server 4"),
+        "{}",
+        stderr(&out)
+    );
+
+    // With the right password in its file, `zkpod join` with no flags adds it.
+    fs::write(set.pods[3].volume.join("password"), format!("{PASSWORD}\n")).unwrap();
+    let out = set.exec(3, &[ZKPOD, "join"], 2 * MINUTE);
+    assert!(out.status.success(), "join: {}", stderr(&out));
+    wait_participants(&set, 0, &[1, 2, 3, 4]);
+    set.wait_ready(3, true, MINUTE);
+
+    // diagnose with no flags sees the four members.
+    let out = set.exec(0, &[ZKPOD, "diagnose", "--format", "json"], MINUTE);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["healthy"], true, "{report}");
+    assert_eq!(report["this_pod"]["membership"], "dynamic", "{report}");
+    let ids: Vec<u64> = report["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [1, 2, 3, 4], "{report}");
+
+    // The preStop hook with no flags: zk-3 leaves.
+    let out = set.exec(3, &[ZKPOD, "leave", "--timeout", "60"], 2 * MINUTE);
+    assert!(out.status.success(), "leave: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("server 4 left the ensemble"),
+        "{}",
+        stderr(&out)
+    );
+    wait_participants(&set, 0, &[1, 2, 3]);
+    assert_eq!(set.stop(3), Some(143));
+    write_through(&set, 0, "after-leaving");
+}

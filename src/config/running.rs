@@ -71,16 +71,18 @@ impl Running {
         let cmdline = fs::read("/proc/1/cmdline").ok()?;
         // Readable by PID 1's own user (or root) only; without it, no password file.
         let environ = fs::read("/proc/1/environ").unwrap_or_default();
-        Running::from_pid1(&cmdline, &environ)
+        let hostname = nix::unistd::gethostname().ok()?;
+        Running::from_pid1(&cmdline, &environ, &hostname.to_string_lossy())
     }
 
-    /// From PID 1's command line and environment (NUL-separated, as /proc gives them).
-    pub fn from_pid1(cmdline: &[u8], environ: &[u8]) -> Option<Running> {
+    /// From PID 1's command line and environment (NUL-separated, as /proc gives them), in
+    /// the pod named `hostname`.
+    pub fn from_pid1(cmdline: &[u8], environ: &[u8], hostname: &str) -> Option<Running> {
         let args: Vec<&str> = words(cmdline);
         let java = java_args(&args)?;
         let zoo_cfg = PathBuf::from(*java.last()?);
         let text = fs::read_to_string(&zoo_cfg).ok()?;
-        let mut running = Running::read(&zoo_cfg, &text, java);
+        let mut running = Running::read(&zoo_cfg, &text, java, hostname);
         let password_file = words(environ)
             .into_iter()
             .find_map(|pair| pair.strip_prefix("ZK_SUPER_PASSWORD_FILE="))
@@ -101,7 +103,7 @@ impl Running {
     }
 
     /// Read zoo.cfg's `text`, the files beside it, and java's arguments.
-    fn read(zoo_cfg: &Path, text: &str, java: &[&str]) -> Running {
+    fn read(zoo_cfg: &Path, text: &str, java: &[&str], hostname: &str) -> Running {
         let mut running = Running {
             zoo_cfg: zoo_cfg.to_owned(),
             vars: BTreeMap::new(),
@@ -137,7 +139,7 @@ impl Running {
             .get("dataDir")
             .and_then(|dir| fs::read_to_string(Path::new(dir).join("myid")).ok())
             .and_then(|id| id.trim().parse::<u32>().ok());
-        running.ensemble(&members, myid);
+        running.ensemble(&members, myid, hostname);
 
         let client_port = keys
             .get("clientPort")
@@ -191,8 +193,9 @@ impl Running {
 
     /// The members as start-zookeeper's flags name them: `--servers` and `--observers` when
     /// the hosts are one StatefulSet's pods in order, else `--ensemble`; and
-    /// `--myid_offset`, from this server's id and ordinal.
-    fn ensemble(&mut self, members: &Config, myid: Option<u32>) {
+    /// `--myid_offset`, from this server's id and the ordinal in this pod's `hostname` (a
+    /// server that is no member yet, in dynamic membership, is not among `members`).
+    fn ensemble(&mut self, members: &Config, myid: Option<u32>, hostname: &str) {
         let mut servers: Vec<&Server> = members.servers.iter().collect();
         servers.sort_by_key(|s| s.id);
         let Some(first) = servers.first() else {
@@ -210,6 +213,12 @@ impl Running {
             self.set("ZK_SERVER_PORT", quorum);
             self.set("ZK_ELECTION_PORT", election);
         }
+        let from_ordinal = myid
+            .zip(split_ordinal(&pod_name(hostname)))
+            .and_then(|(id, (_, ordinal))| id.checked_sub(ordinal));
+        if let Some(offset) = from_ordinal {
+            self.set("ZK_MYID_OFFSET", offset.to_string());
+        }
         let observers = servers
             .iter()
             .filter(|s| s.role() == Role::Observer)
@@ -223,13 +232,9 @@ impl Running {
         if !in_order {
             return;
         }
-        let offset = match myid {
-            Some(id) => split_ordinal(&pod_name(me.host()))
-                .and_then(|(_, ordinal)| id.checked_sub(ordinal))
-                .unwrap_or(first.id),
-            None => first.id,
-        };
-        self.set("ZK_MYID_OFFSET", offset.to_string());
+        if from_ordinal.is_none() {
+            self.set("ZK_MYID_OFFSET", first.id.to_string());
+        }
         self.set("ZK_OBSERVERS", observers.to_string());
         let set_name = split_ordinal(&pod_name(first.host())).map(|(name, _)| name.to_owned());
         let counted = servers.iter().enumerate().all(|(i, s)| {
@@ -387,7 +392,7 @@ mod tests {
     fn only_a_supervisor_running_zookeeper_counts() {
         let dir = crate::testing::scratch_dir("running-pid1");
         let (_, files, cmdline) = pod(&dir, "zk-0", &["--servers=3"]);
-        assert!(Running::from_pid1(&cmdline, b"").is_some());
+        assert!(Running::from_pid1(&cmdline, b"", "zk-1").is_some());
         let zoo_cfg = files.zoo_cfg.path.display().to_string();
         for other in [
             // Another init, start-zookeeper still waiting, a supervisor of something else.
@@ -398,7 +403,11 @@ mod tests {
             format!("zkpod\0supervise\0--\0java\0{MAIN_CLASS}\0/nowhere/zoo.cfg"),
             String::new(),
         ] {
-            assert_eq!(Running::from_pid1(other.as_bytes(), b""), None, "{other:?}");
+            assert_eq!(
+                Running::from_pid1(other.as_bytes(), b"", "zk-0"),
+                None,
+                "{other:?}"
+            );
         }
     }
 
@@ -455,7 +464,7 @@ mod tests {
         for (name, args) in cases {
             let pod_dir = dir.join(name.replace(' ', "-"));
             let (written, files, cmdline) = pod(&pod_dir, "zk-1", args);
-            let running = Running::from_pid1(&cmdline, b"").unwrap();
+            let running = Running::from_pid1(&cmdline, b"", "zk-1").unwrap();
             // Dynamic membership needs the password, which no file holds: the variable.
             let env: &[(&str, &str)] = &[("ZK_SUPER_PASSWORD", "secret")];
             let (read, again) = start("zk-1", &[], env, Some(&running));
@@ -480,7 +489,7 @@ mod tests {
     fn given_flags_and_variables_win_and_disagree() {
         let dir = crate::testing::scratch_dir("running-given");
         let (_, _, cmdline) = pod(&dir, "zk-1", &["--servers=3", "--client_port=2182"]);
-        let running = Running::from_pid1(&cmdline, b"").unwrap();
+        let running = Running::from_pid1(&cmdline, b"", "zk-1").unwrap();
         let (settings, _) = start("zk-1", &["--client_port=2190"], &[], Some(&running));
         assert_eq!(settings.ports.client, 2190);
         let (settings, _) = start("zk-1", &[], &[("ZK_CLIENT_PORT", "2191")], Some(&running));
@@ -507,13 +516,13 @@ mod tests {
         let dir = crate::testing::scratch_dir("running-password");
         let (_, _, cmdline) = pod(&dir, "zk-1", &["--servers=3", "--membership=dynamic"]);
         let environ = b"PATH=/bin\0ZK_SUPER_PASSWORD_FILE=/etc/zk/password\0HOME=/\0";
-        let running = Running::from_pid1(&cmdline, environ).unwrap();
+        let running = Running::from_pid1(&cmdline, environ, "zk-1").unwrap();
         assert_eq!(
             running.var("ZK_SUPER_PASSWORD_FILE"),
             Some("/etc/zk/password")
         );
         assert_eq!(running.var("ZK_MEMBERSHIP"), Some("dynamic"));
-        let running = Running::from_pid1(&cmdline, b"PATH=/bin\0").unwrap();
+        let running = Running::from_pid1(&cmdline, b"PATH=/bin\0", "zk-1").unwrap();
         assert_eq!(running.var("ZK_SUPER_PASSWORD_FILE"), None);
     }
 
@@ -546,10 +555,26 @@ mod tests {
             )
         };
         fs::write(&dynamic_file, (0..4).map(member).collect::<String>()).unwrap();
-        let running = Running::from_pid1(&cmdline, b"").unwrap();
+        let running = Running::from_pid1(&cmdline, b"", "zk-1").unwrap();
         assert_eq!(running.var("ZK_CLIENT_PORT"), Some("2185"));
         assert_eq!(running.var("ZK_SERVERS"), Some("4"));
         assert_eq!(running.var("ZK_MYID_OFFSET"), Some("1"));
         assert_eq!(running.var("ZK_MEMBERSHIP"), Some("dynamic"));
+
+        // A server that is no member yet (it syncs as a non-voting follower, and the dynamic
+        // file is the leader's): its id still follows from its ordinal, not from the others.
+        let others: String = [0, 2, 3].map(member).concat();
+        fs::write(&dynamic_file, others).unwrap();
+        let running = Running::from_pid1(&cmdline, b"", "zk-1").unwrap();
+        assert_eq!(running.var("ZK_MYID_OFFSET"), Some("1"));
+        let (settings, _) = start("zk-1", &[], &[("ZK_SUPER_PASSWORD", "x")], Some(&running));
+        let identity = Identity::resolve(&settings.ensemble, || {
+            Ok(HostNames {
+                short: "zk-1".into(),
+                domain: DOMAIN.into(),
+            })
+        })
+        .unwrap();
+        assert_eq!(identity.myid, Some(2));
     }
 }

@@ -950,14 +950,7 @@ pub mod tests {
         env: &[(&str, &str)],
         running: Option<&Running>,
     ) -> Result<Flags> {
-        let argv = std::iter::once("start-zookeeper").chain(args.iter().copied());
-        let matches = command().try_get_matches_from(argv).expect("valid flags");
-        let env = |name: &str| {
-            env.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| OsString::from(v))
-        };
-        parse(&matches, &env, running)
+        parse(&command_line(args), &lookup(env), running)
     }
 
     /// What `disagreements` finds for these flags and variables.
@@ -966,14 +959,21 @@ pub mod tests {
         env: &[(&str, &str)],
         running: &Running,
     ) -> Vec<(Origin, String, String)> {
+        disagreements(&command_line(args), &lookup(env), running)
+    }
+
+    fn command_line(args: &[&str]) -> ArgMatches {
         let argv = std::iter::once("start-zookeeper").chain(args.iter().copied());
-        let matches = command().try_get_matches_from(argv).expect("valid flags");
-        let env = |name: &str| {
+        command().try_get_matches_from(argv).expect("valid flags")
+    }
+
+    /// The environment `env` makes, as `parse` reads it.
+    fn lookup<'a>(env: &'a [(&str, &str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
+        move |name: &str| {
             env.iter()
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| OsString::from(v))
-        };
-        disagreements(&matches, &env, running)
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
-use super::mntr::{self, Entry, Value};
+use super::mntr::{self, Reading};
 
 /// One JSON object: each mntr key to its value; numbers as numbers (`null` for NaN and
 /// infinities, which JSON cannot hold), text as strings. A key that comes again is left out,
@@ -15,22 +15,22 @@ pub fn object(mntr: &str) -> String {
     let mut keys = HashSet::with_capacity(mntr.len() / 32);
     let mut out = String::with_capacity(mntr.len() + mntr.len() / 4 + 16);
     out.push('{');
-    for Entry { key, value, .. } in mntr::entries(mntr) {
-        if !keys.insert(key) {
+    for stat in mntr::stats(mntr) {
+        if !keys.insert(stat.key) {
             continue;
         }
         if keys.len() > 1 {
             out.push(',');
         }
-        push_string(&mut out, key);
+        push_string(&mut out, stat.key);
         out.push(':');
-        match value {
-            Value::Number(text) => out.push_str(text),
-            Value::Float(number) if number.is_finite() => {
+        match stat.reading {
+            Reading::Number(text) => out.push_str(text),
+            Reading::Float(number) if number.is_finite() => {
                 let _ = write!(out, "{number}");
             }
-            Value::Float(_) => out.push_str("null"),
-            Value::Text(text) => push_string(&mut out, text),
+            Reading::Float(_) => out.push_str("null"),
+            Reading::Text(text) => push_string(&mut out, text),
         }
     }
     out.push_str("}\n");

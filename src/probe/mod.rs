@@ -7,10 +7,8 @@ pub mod http;
 pub mod json;
 pub mod metrics;
 pub mod mntr;
-mod pieces;
 pub mod prometheus;
 pub mod ready;
-mod seen;
 
 use std::ffi::OsStr;
 use std::time::Duration;

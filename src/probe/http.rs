@@ -5,6 +5,8 @@
 //! held; when more come, the oldest is dropped. A complete request is answered at once and the
 //! connection closed.
 
+#![forbid(unsafe_code)]
+
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::AsFd;

@@ -1,54 +1,37 @@
 //! `mntr` as one JSON object: each key (labels included) to its value.
 
+#![forbid(unsafe_code)]
+
+use std::collections::HashSet;
 use std::fmt::Write as _;
 
-use super::mntr::{self, Entry, Value};
-use super::pieces::push;
-use super::seen::{self, Seen};
+use super::mntr::{self, Reading};
 
 /// One JSON object: each mntr key to its value; numbers as numbers (`null` for NaN and
 /// infinities, which JSON cannot hold), text as strings. A key that comes again is left out,
 /// so that every reader sees the same object.
 pub fn object(mntr: &str) -> String {
+    // A line is 30 bytes or so.
+    let mut keys = HashSet::with_capacity(mntr.len() / 32);
     let mut out = String::with_capacity(mntr.len() + mntr.len() / 4 + 16);
-    let mut seen = Seen::with_capacity(mntr.len() / 32);
-    // The keys written, by the number `seen` has for each.
-    let mut keys = Vec::with_capacity(mntr.len() / 32);
     out.push('{');
-    for Entry {
-        key, value, plain, ..
-    } in mntr::entries(mntr)
-    {
-        let hash = seen.hash(key.as_bytes());
-        let number = keys.len() as u32;
-        if let seen::Entry::Found(_) = seen.entry(hash, number, |n| keys[n as usize] == key) {
+    for stat in mntr::stats(mntr) {
+        if !keys.insert(stat.key) {
             continue;
         }
-        keys.push(key);
-        if plain {
-            out.push('"');
-            push(&mut out, key);
-            out.push_str("\":");
-        } else {
-            push_string(&mut out, key);
-            out.push(':');
+        if keys.len() > 1 {
+            out.push(',');
         }
-        match value {
-            // Most values are one digit: a byte, not a copy.
-            Value::Number(text) => match text.as_bytes() {
-                &[digit @ b'0'..=b'9'] => out.push(char::from(digit)),
-                _ => push(&mut out, text),
-            },
-            Value::Float(number) if number.is_finite() => {
+        push_string(&mut out, stat.key);
+        out.push(':');
+        match stat.reading {
+            Reading::Number(text) => out.push_str(text),
+            Reading::Float(number) if number.is_finite() => {
                 let _ = write!(out, "{number}");
             }
-            Value::Float(_) => out.push_str("null"),
-            Value::Text(text) => push_string(&mut out, text),
+            Reading::Float(_) => out.push_str("null"),
+            Reading::Text(text) => push_string(&mut out, text),
         }
-        out.push(',');
-    }
-    if out.ends_with(',') {
-        out.pop();
     }
     out.push_str("}\n");
     out
@@ -60,24 +43,24 @@ fn push_string(out: &mut String, text: &str) {
     let mut start = 0;
     for (i, byte) in text.bytes().enumerate() {
         let escaped = match byte {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..0x20 => "",
+            b'"' => Some("\\\""),
+            b'\\' => Some("\\\\"),
+            b'\n' => Some("\\n"),
+            b'\r' => Some("\\r"),
+            b'\t' => Some("\\t"),
+            0..0x20 => None,
             _ => continue,
         };
-        push(out, &text[start..i]);
+        out.push_str(&text[start..i]);
         match escaped {
-            "" => {
+            Some(escaped) => out.push_str(escaped),
+            None => {
                 let _ = write!(out, "\\u{byte:04x}");
             }
-            _ => out.push_str(escaped),
         }
         start = i + 1;
     }
-    push(out, &text[start..]);
+    out.push_str(&text[start..]);
     out.push('"');
 }
 

@@ -2,23 +2,18 @@
 //! probe (`zookeeper-ready`) and the metrics (`zookeeper-metrics`: `mntr` read, rendered for
 //! Prometheus or as JSON, and served over HTTP).
 
+#![forbid(unsafe_code)]
+
 pub mod http;
 pub mod json;
 pub mod metrics;
-#[allow(unsafe_code)]
 pub mod mntr;
-#[allow(unsafe_code)]
-mod pieces;
-#[allow(unsafe_code)]
 pub mod prometheus;
 pub mod ready;
-#[allow(unsafe_code)]
-mod seen;
 
 use std::ffi::OsStr;
-use std::time::Duration;
-
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use crate::cli::error::Result;
 use crate::cli::values::{Origin, Value};

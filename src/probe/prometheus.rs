@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
@@ -26,11 +27,11 @@ use super::mntr::{self, Reading, Stat};
 /// The Prometheus page of the `mntr` answer; `up` says whether the server answered (with
 /// `up` false, `mntr` is empty).
 pub fn page(mntr: &str, up: bool) -> String {
-    let mut page = Page::new(mntr.len());
+    let mut page = Page::new(mntr.len(), up);
     for series in mntr::stats(mntr).filter_map(Series::of) {
         page.add(series);
     }
-    page.finish(up)
+    page.finish()
 }
 
 /// Prometheus metric types, as the exposition format names them.
@@ -159,6 +160,8 @@ struct Series<'a> {
     kind: Kind,
     /// The mntr name, cleaned up, for the family's HELP.
     name: Cow<'a, str>,
+    /// Whether the family is named otherwise than the mntr name.
+    renamed: bool,
     note: Note,
     /// `a="x",b="y"`, sorted by name; empty for none.
     labels: String,
@@ -235,6 +238,7 @@ impl<'a> Series<'a> {
         Some(Series {
             family,
             kind: naming.kind,
+            renamed: !naming.suffix.is_empty(),
             name,
             note: naming.note,
             labels: text,
@@ -242,13 +246,13 @@ impl<'a> Series<'a> {
         })
     }
 
-    /// Appends the HELP and TYPE lines of the series' family. The HELP names the mntr name
-    /// when the family is named otherwise.
-    fn push_header(&self, out: &mut String) {
+    /// Appends the HELP and TYPE lines of the series' family, `family`. The HELP names the
+    /// mntr name when the family is named otherwise.
+    fn push_header(&self, family: &str, out: &mut String) {
         out.push_str("# HELP ");
-        out.push_str(&self.family);
+        out.push_str(family);
         out.push_str(" ZooKeeper mntr");
-        if self.family != self.name {
+        if self.renamed {
             out.push(' ');
             out.push_str(&self.name);
         }
@@ -261,15 +265,15 @@ impl<'a> Series<'a> {
             }
         }
         out.push_str(".\n# TYPE ");
-        out.push_str(&self.family);
+        out.push_str(family);
         out.push(' ');
         out.push_str(self.kind.name());
         out.push('\n');
     }
 
-    /// Appends the series' sample line.
-    fn push_sample(&self, out: &mut String) {
-        out.push_str(&self.family);
+    /// Appends the series' sample line, in family `family`.
+    fn push_sample(&self, family: &str, out: &mut String) {
+        out.push_str(family);
         if !self.labels.is_empty() {
             out.push('{');
             out.push_str(&self.labels);
@@ -284,20 +288,17 @@ impl<'a> Series<'a> {
 /// A family on the page.
 struct Family {
     kind: Kind,
-    /// Its HELP and TYPE lines and its samples, in `Page::out`.
-    block: Range<usize>,
-    /// Its samples that came after another family's lines.
-    late: String,
     /// Whether the series without labels is taken.
     bare: bool,
+    /// Its HELP and TYPE lines and its samples, in `Page::out`.
+    block: Range<usize>,
 }
 
 /// The families of the page as they are written, one line of mntr at a time.
 ///
 /// Samples go straight after their family's block while it is the last one written, as in
-/// every answer ZooKeeper gives. A sample of an earlier family waits in the family's `late`.
-/// The page is put together at the end (`finish`): `zk_up`, then each family's block and
-/// late samples.
+/// every answer ZooKeeper gives. A sample of an earlier family waits in `late`. The page is
+/// put together at the end (`finish`): `zk_up`, then each family's block and late samples.
 struct Page<'a> {
     out: String,
     families: Vec<Family>,
@@ -305,41 +306,47 @@ struct Page<'a> {
     by_name: HashMap<Cow<'a, str>, usize>,
     /// The series with labels: their family's number and their labels.
     labelled: HashSet<(usize, String)>,
+    /// Samples that came after another family's lines, with their family's number.
+    late: Vec<(usize, String)>,
 }
 
 impl<'a> Page<'a> {
-    /// An empty page, with room for the lines of an answer of `len` bytes.
-    fn new(len: usize) -> Page<'a> {
-        // A page holds each name three times (HELP, TYPE, sample), a line being 40 bytes or
-        // so.
+    /// A page with `zk_up` only, with room for the lines of an answer of `len` bytes.
+    fn new(len: usize, up: bool) -> Page<'a> {
+        // A page holds each name three times (HELP, TYPE, sample) and a HELP text: about five
+        // times the answer. Room for all of it at once: the page is not copied as it grows.
+        let mut out = String::with_capacity(UP_LINES.len() + 8 + 6 * len);
+        out.push_str(UP_LINES);
+        out.push_str(if up { "zk_up 1\n" } else { "zk_up 0\n" });
         Page {
-            out: String::with_capacity(4 * len),
+            out,
             families: Vec::with_capacity(len / 32),
             by_name: HashMap::with_capacity(len / 32),
             labelled: HashSet::new(),
+            late: Vec::new(),
         }
     }
 
-    fn add(&mut self, series: Series<'a>) {
+    fn add(&mut self, mut series: Series<'a>) {
         if series.family == UP {
             return;
         }
-        let f = match self.by_name.get(&*series.family) {
-            Some(&f) => f,
-            None => {
-                let f = self.families.len();
+        // The family's name goes into the table; the series writes it from there.
+        let name = std::mem::take(&mut series.family);
+        let entry = match self.by_name.entry(name) {
+            Entry::Occupied(entry) => entry,
+            Entry::Vacant(entry) => {
                 let start = self.out.len();
-                series.push_header(&mut self.out);
+                series.push_header(entry.key(), &mut self.out);
                 self.families.push(Family {
                     kind: series.kind,
-                    block: start..self.out.len(),
-                    late: String::new(),
                     bare: false,
+                    block: start..self.out.len(),
                 });
-                self.by_name.insert(series.family.clone(), f);
-                f
+                entry.insert_entry(self.families.len() - 1)
             }
         };
+        let (name, f) = (entry.key(), *entry.get());
         let family = &mut self.families[f];
         // A name already taken by another type: left out rather than break the page.
         if family.kind != series.kind {
@@ -353,15 +360,18 @@ impl<'a> Page<'a> {
             return;
         }
         if family.block.end == self.out.len() {
-            series.push_sample(&mut self.out);
+            series.push_sample(name, &mut self.out);
             family.block.end = self.out.len();
         } else {
-            series.push_sample(&mut family.late);
+            let mut sample = String::new();
+            series.push_sample(name, &mut sample);
+            self.late.push((f, sample));
         }
     }
 
-    /// `zk_up`, then every family's lines.
-    fn finish(self, up: bool) -> String {
+    /// `zk_up`, then every family's lines: the page as written, less the families left out,
+    /// unless a family has samples that came late.
+    fn finish(mut self) -> String {
         // Prometheus reads `X_sum` and `X_count` as part of summary `X`: such families would
         // make a second HELP for `X`.
         let summaries = self.by_name.iter();
@@ -370,14 +380,29 @@ impl<'a> Page<'a> {
             .flat_map(|(name, _)| ["_sum", "_count"].map(|suffix| [name, suffix].concat()))
             .filter_map(|name| self.by_name.get(name.as_str()).copied())
             .collect();
-        let late: usize = self.families.iter().map(|family| family.late.len()).sum();
-        let mut page = String::with_capacity(UP_LINES.len() + 8 + self.out.len() + late);
-        page.push_str(UP_LINES);
-        page.push_str(if up { "zk_up 1\n" } else { "zk_up 0\n" });
+        if self.late.is_empty() {
+            // From the last, so that the blocks before keep their place.
+            let mut hidden: Vec<usize> = hidden.into_iter().collect();
+            hidden.sort_unstable();
+            for f in hidden.into_iter().rev() {
+                self.out.replace_range(self.families[f].block.clone(), "");
+            }
+            return self.out;
+        }
+        // Each family's late samples in the order they came.
+        self.late.sort_by_key(|&(f, _)| f);
+        let late: usize = self.late.iter().map(|(_, sample)| sample.len()).sum();
+        let first = self.families.first().map_or(self.out.len(), |f| f.block.start);
+        let mut page = String::with_capacity(self.out.len() + late);
+        page.push_str(&self.out[..first]);
+        let mut late = self.late.iter().peekable();
         for (f, family) in self.families.iter().enumerate() {
-            if !hidden.contains(&f) {
+            let samples = std::iter::from_fn(|| late.next_if(|&&(of, _)| of == f));
+            if hidden.contains(&f) {
+                samples.for_each(drop);
+            } else {
                 page.push_str(&self.out[family.block.clone()]);
-                page.push_str(&family.late);
+                samples.for_each(|(_, sample)| page.push_str(sample));
             }
         }
         page
@@ -452,7 +477,8 @@ fn thousandth(text: &str) -> String {
         "" => moved.trim_end_matches('0'),
         _ => moved,
     };
-    let mut out = String::from(sign);
+    let mut out = String::with_capacity(text.len() + 3);
+    out.push_str(sign);
     out.push_str(if kept.is_empty() { "0" } else { kept });
     if !moved.is_empty() || !fraction.is_empty() {
         out.push('.');

@@ -202,9 +202,13 @@ fn refusal(word: &str, reply: &[u8]) -> Option<Failure> {
 }
 
 /// A reply as text: bytes that are not UTF-8 become U+FFFD. Borrowed when the reply is UTF-8,
-/// as ZooKeeper's are.
+/// as ZooKeeper's are (checked first on its own: `from_utf8` checks a whole ASCII text a word
+/// at a time, where `from_utf8_lossy` goes through it in chunks).
 pub fn text(reply: &[u8]) -> std::borrow::Cow<'_, str> {
-    String::from_utf8_lossy(reply)
+    match std::str::from_utf8(reply) {
+        Ok(text) => text.into(),
+        Err(_) => String::from_utf8_lossy(reply),
+    }
 }
 
 /// The server's addresses. An IP address needs no lookup; a name is looked up on a thread of

@@ -53,7 +53,7 @@ pub enum Servers {
 
 /// What the templates see of the launch settings: the heap, for java.env.
 #[derive(Serialize)]
-struct Launch<'a> {
+struct LaunchView<'a> {
     heap: &'a str,
 }
 
@@ -68,7 +68,7 @@ pub fn render(settings: &Settings, identity: &Identity, servers: &Servers) -> Re
     context.insert("log_level", &settings.log_level);
     context.insert(
         "launch",
-        &Launch {
+        &LaunchView {
             heap: &settings.launch.heap,
         },
     );

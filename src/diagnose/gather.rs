@@ -77,7 +77,7 @@ pub enum Port {
 
 /// One member, as the network shows it.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Member {
+pub struct MemberReport {
     pub id: u32,
     pub host: String,
     pub observer: bool,
@@ -105,7 +105,7 @@ pub struct Member {
     pub error: Option<String>,
 }
 
-impl Member {
+impl MemberReport {
     /// It serves clients in a quorum (or alone).
     pub fn serves(&self) -> bool {
         self.mode.as_deref().is_some_and(fourlw::serves)
@@ -122,7 +122,7 @@ fn zxid_value(text: &str) -> Option<u64> {
 }
 
 /// Look at this pod and ask every member.
-pub fn gather(settings: &Settings, timeout: Duration) -> Result<(ThisPod, Vec<Member>)> {
+pub fn gather(settings: &Settings, timeout: Duration) -> Result<(ThisPod, Vec<MemberReport>)> {
     let mut pod = ThisPod {
         membership: if settings.ensemble.dynamic {
             "dynamic"
@@ -194,7 +194,7 @@ fn ask_all(
     own: u32,
     settings: &Settings,
     timeout: Duration,
-) -> Vec<Member> {
+) -> Vec<MemberReport> {
     std::thread::scope(|scope| {
         let asks: Vec<_> = candidates
             .iter()
@@ -203,11 +203,11 @@ fn ask_all(
         asks.into_iter()
             .zip(candidates)
             .map(|(ask, m)| {
-                ask.join().unwrap_or_else(|_| Member {
+                ask.join().unwrap_or_else(|_| MemberReport {
                     id: m.id,
                     host: m.host.clone(),
                     error: Some("the check failed".into()),
-                    ..Member::default()
+                    ..MemberReport::default()
                 })
             })
             .collect()
@@ -269,14 +269,14 @@ fn ask(
     this_pod: bool,
     settings: &Settings,
     timeout: Duration,
-) -> Member {
+) -> MemberReport {
     let ports = &settings.ports;
-    let mut found = Member {
+    let mut found = MemberReport {
         id: member.id,
         host: member.host.clone(),
         observer: member.observer,
         this_pod,
-        ..Member::default()
+        ..MemberReport::default()
     };
     let server = Address {
         host: member.host.clone(),

@@ -23,14 +23,14 @@ use crate::config::flags;
 use crate::config::running::Running;
 use crate::config::settings::Settings;
 
-pub use gather::{Disagreement, Member, Port, ThisPod};
+pub use gather::{Disagreement, MemberReport, Port, ThisPod};
 pub use verdict::Problem;
 
 /// Everything diagnose found, and what it makes of it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub this_pod: ThisPod,
-    pub members: Vec<Member>,
+    pub members: Vec<MemberReport>,
     pub healthy: bool,
     pub problems: Vec<Problem>,
 }

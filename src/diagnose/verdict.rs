@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::gather::{Member, ThisPod};
+use super::gather::{MemberReport, ThisPod};
 
 /// One problem: what is wrong, and what to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -22,7 +22,7 @@ fn problem(problem: String, fix: impl Into<String>) -> Problem {
 /// A member behind the leader by more transactions than this is far behind.
 const FAR_BEHIND: u64 = 10_000;
 
-pub fn verdict(pod: &ThisPod, members: &[Member]) -> Vec<Problem> {
+pub fn verdict(pod: &ThisPod, members: &[MemberReport]) -> Vec<Problem> {
     let mut problems = Vec::new();
     if let Some(err) = &pod.error {
         problems.push(problem(
@@ -124,8 +124,8 @@ pub fn verdict(pod: &ThisPod, members: &[Member]) -> Vec<Problem> {
         ));
     }
 
-    let voters: Vec<&Member> = members.iter().filter(|m| !m.observer).collect();
-    let serving: Vec<&Member> = voters.iter().copied().filter(|m| m.serves()).collect();
+    let voters: Vec<&MemberReport> = members.iter().filter(|m| !m.observer).collect();
+    let serving: Vec<&MemberReport> = voters.iter().copied().filter(|m| m.serves()).collect();
     let quorum = voters.len() / 2 + 1;
     if serving.len() < quorum {
         let names: Vec<&str> = serving.iter().map(|m| m.host.as_str()).collect();
@@ -237,8 +237,8 @@ mod tests {
     use super::*;
     use crate::diagnose::gather::Port;
 
-    fn member(id: u32, mode: &str, zxid: &str) -> Member {
-        Member {
+    fn member(id: u32, mode: &str, zxid: &str) -> MemberReport {
+        MemberReport {
             id,
             host: format!("zk-{}.zk-hs", id - 1),
             client: Some(Port::Open),
@@ -249,7 +249,7 @@ mod tests {
                 .ok()
                 .map(|z| z >> 32),
             config_version: Some("100000000".into()),
-            ..Member::default()
+            ..MemberReport::default()
         }
     }
 
@@ -263,7 +263,7 @@ mod tests {
         }
     }
 
-    fn healthy() -> Vec<Member> {
+    fn healthy() -> Vec<MemberReport> {
         vec![
             member(1, "follower", "0x100000005"),
             member(2, "leader", "0x100000005"),

@@ -392,7 +392,10 @@ impl<'a> Page<'a> {
         // Each family's late samples in the order they came.
         self.late.sort_by_key(|&(f, _)| f);
         let late: usize = self.late.iter().map(|(_, sample)| sample.len()).sum();
-        let first = self.families.first().map_or(self.out.len(), |f| f.block.start);
+        let first = self
+            .families
+            .first()
+            .map_or(self.out.len(), |f| f.block.start);
         let mut page = String::with_capacity(self.out.len() + late);
         page.push_str(&self.out[..first]);
         let mut late = self.late.iter().peekable();

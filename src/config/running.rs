@@ -139,7 +139,7 @@ impl Running {
             .get("dataDir")
             .and_then(|dir| fs::read_to_string(Path::new(dir).join("myid")).ok())
             .and_then(|id| id.trim().parse::<u32>().ok());
-        running.ensemble(&members, myid, hostname);
+        running.ensemble(&members, myid, hostname, dynamic);
 
         let client_port = keys
             .get("clientPort")
@@ -194,8 +194,10 @@ impl Running {
     /// The members as start-zookeeper's flags name them: `--servers` and `--observers` when
     /// the hosts are one StatefulSet's pods in order, else `--ensemble`; and
     /// `--myid_offset`, from this server's id and the ordinal in this pod's `hostname` (a
-    /// server that is no member yet, in dynamic membership, is not among `members`).
-    fn ensemble(&mut self, members: &Config, myid: Option<u32>, hostname: &str) {
+    /// server that is no member yet, in dynamic membership, is not among `members`). In
+    /// dynamic membership `--servers` and `--observers` name the first ensemble, which the
+    /// members of now do not tell: only the offset is given.
+    fn ensemble(&mut self, members: &Config, myid: Option<u32>, hostname: &str, dynamic: bool) {
         let mut servers: Vec<&Server> = members.servers.iter().collect();
         servers.sort_by_key(|s| s.id);
         let Some(first) = servers.first() else {
@@ -218,6 +220,9 @@ impl Running {
             .and_then(|(id, (_, ordinal))| id.checked_sub(ordinal));
         if let Some(offset) = from_ordinal {
             self.set("ZK_MYID_OFFSET", offset.to_string());
+        }
+        if dynamic {
+            return;
         }
         let observers = servers
             .iter()
@@ -465,8 +470,12 @@ mod tests {
             let pod_dir = dir.join(name.replace(' ', "-"));
             let (written, files, cmdline) = pod(&pod_dir, "zk-1", args);
             let running = Running::from_pid1(&cmdline, b"", "zk-1").unwrap();
-            // Dynamic membership needs the password, which no file holds: the variable.
-            let env: &[(&str, &str)] = &[("ZK_SUPER_PASSWORD", "secret")];
+            // Dynamic membership needs the password, which no file holds, and names its first
+            // ensemble, which the running server does not keep: variables.
+            let env: &[(&str, &str)] = match *name {
+                "dynamic" => &[("ZK_SUPER_PASSWORD", "secret"), ("ZK_SERVERS", "3")],
+                _ => &[("ZK_SUPER_PASSWORD", "secret")],
+            };
             let (read, again) = start("zk-1", &[], env, Some(&running));
             assert_eq!(again, files, "{name}: {running:?}");
             // Members named by short name come back with the domain zoo.cfg has them with.
@@ -557,8 +566,10 @@ mod tests {
         fs::write(&dynamic_file, (0..4).map(member).collect::<String>()).unwrap();
         let running = Running::from_pid1(&cmdline, b"", "zk-1").unwrap();
         assert_eq!(running.var("ZK_CLIENT_PORT"), Some("2185"));
-        assert_eq!(running.var("ZK_SERVERS"), Some("4"));
         assert_eq!(running.var("ZK_MYID_OFFSET"), Some("1"));
+        // --servers is the first ensemble: not what the members of now say.
+        assert_eq!(running.var("ZK_SERVERS"), None);
+        assert_eq!(running.var("ZK_OBSERVERS"), None);
         assert_eq!(running.var("ZK_MEMBERSHIP"), Some("dynamic"));
 
         // A server that is no member yet (it syncs as a non-voting follower, and the dynamic

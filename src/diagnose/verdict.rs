@@ -43,7 +43,9 @@ pub fn verdict(pod: &ThisPod, members: &[MemberReport]) -> Vec<Problem> {
                 "flags or variables given disagree with the server running in this pod: {}",
                 given.join(", ")
             ),
-            "run zkpod diagnose without them to look at the server as it runs; if the manifest              holds them, the pod runs with older settings: restart it (kubectl delete pod) to              apply them",
+            "run zkpod diagnose without them to look at the server as it runs; if the manifest \
+             holds them, the pod runs with older settings: restart it (kubectl delete pod) to \
+             apply them",
         ));
     }
 

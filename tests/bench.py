@@ -421,6 +421,41 @@ class Bench:
         self.rows.append(("binary size budget", size, 3 * 1024, "KiB", size / 3072, 1.0,
                           "pass" if size <= 3 * 1024 else "FAIL"))
 
+    def probe_in_a_pod(self):
+        """The readiness probe inside a pod, with no PORT and no variable: it reads the client
+        port and the membership mode from the server PID 1 runs. PID 1 of a PID namespace gets
+        the command line of the bench server's supervisor (java's part run by sh, which ignores
+        it), so that the probe finds the real server's zoo.cfg."""
+        with open(f"/proc/{self.server.pid}/cmdline", "rb") as f:
+            supervisor = f.read().split(b"\0")[:-1]
+        java = supervisor[supervisor.index(b"--") + 1:]
+        pod = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", ZKPOD, "supervise",
+                                "--", "sh", "-c", "exec sleep 3600", *java],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+        try:
+            pid1 = None
+            deadline = time.monotonic() + 10
+            while pid1 is None and time.monotonic() < deadline:
+                children = subprocess.run(["pgrep", "-P", str(pod.pid)], capture_output=True,
+                                          text=True).stdout.split()
+                pid1 = int(children[0]) if children else None
+                time.sleep(0.05)
+            if pid1 is None:
+                sys.exit("bench: the pod's PID 1 did not start")
+            wrapper = ["nsenter", "-t", str(pid1), "-p", "-m"]
+            ours = f"{self.bin}/zookeeper-ready --serving"
+            given = f"{self.bin}/zookeeper-ready --serving --membership static {self.port}"
+            original = f"{self.work}/original-probe {self.port}"
+            result = self.hyperfine([ours, given, original], 300, wrapper)
+            self.row("probe in a pod, reading the running server, vs bash+nc ruok: wall "
+                     "(median)", result[ours][0] * 1000, result[original][0] * 1000, "ms", 0.25)
+            self.row("probe in a pod, reading the running server, vs given PORT and mode: wall "
+                     "(median)", result[ours][0] * 1000, result[given][0] * 1000, "ms")
+        finally:
+            os.killpg(pod.pid, signal.SIGKILL)
+            pod.wait()
+
     def supervisor_overhead(self):
         self.compare("PID 1 in unshare, zkpod supervise vs tini",
                      f"unshare --pid --fork --mount-proc {ZKPOD} supervise -- /bin/true",
@@ -496,7 +531,7 @@ def main():
     try:
         bench.start_server()
         for step in (bench.probe, bench.reliability, bench.metrics,
-                     bench.hostile, bench.startup, bench.memory,
+                     bench.hostile, bench.probe_in_a_pod, bench.startup, bench.memory,
                      bench.supervisor_overhead, bench.under_load):
             step()
     finally:

@@ -526,15 +526,6 @@ fn observers_keep_their_role_and_the_password_stays_off_command_lines() {
     assert!(!set.logs(0).contains(PASSWORD) && !set.logs(0).contains("superDigest"));
 }
 
-/// The probe in pod i as `command: ["zookeeper-ready", ARGS…, "2181"]` runs it.
-fn ready(set: &StatefulSet, i: usize, args: &[&str]) -> std::process::Output {
-    let ready = set.command_path("zookeeper-ready");
-    let mut argv = vec![ready.as_str()];
-    argv.extend_from_slice(args);
-    argv.push("2181");
-    set.exec(i, &argv, Duration::from_secs(10))
-}
-
 #[test]
 #[ignore = "needs root and namespaces"]
 fn with_settings_as_flags_only_probes_join_and_leave_read_the_running_server() {
@@ -558,12 +549,12 @@ fn with_settings_as_flags_only_probes_join_and_leave_read_the_running_server() {
     // zk-3 serves as a non-voting follower, and is no member: not ready.
     set.start(3);
     let serves = wait_until(2 * MINUTE, || {
-        ready(&set, 3, &["--serving", "--membership=static"])
+        set.probe_with(3, &["--serving", "--membership=static"])
             .status
             .success()
     });
     assert!(serves, "zk-3 never served:\n{}", set.logs(3));
-    let out = ready(&set, 3, &["--serving"]);
+    let out = set.probe_with(3, &["--serving"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("not a member yet: the ensemble does not list server 4"),

@@ -416,11 +416,14 @@ impl StatefulSet {
 
     /// The kubelet's exec probe: `zookeeper-ready [--serving] 2181` in pod i.
     pub fn probe(&self, i: usize, serving: bool) -> Output {
+        self.probe_with(i, if serving { &["--serving"] } else { &[] })
+    }
+
+    /// `zookeeper-ready FLAGS… 2181` in pod i, as an exec probe with those flags runs it.
+    pub fn probe_with(&self, i: usize, flags: &[&str]) -> Output {
         let ready = self.command_path("zookeeper-ready");
         let mut args = vec![ready.as_str()];
-        if serving {
-            args.push("--serving");
-        }
+        args.extend_from_slice(flags);
         args.push("2181");
         self.exec(i, &args, Duration::from_secs(10))
     }

@@ -376,15 +376,15 @@ impl<'a> Page<'a> {
         // make a second HELP for `X`.
         let summaries = self.by_name.iter();
         let summaries = summaries.filter(|&(_, &f)| self.families[f].kind == Kind::Summary);
-        let hidden: HashSet<usize> = summaries
+        let mut hidden: Vec<usize> = summaries
             .flat_map(|(name, _)| ["_sum", "_count"].map(|suffix| [name, suffix].concat()))
             .filter_map(|name| self.by_name.get(name.as_str()).copied())
             .collect();
+        hidden.sort_unstable();
+        hidden.dedup();
         if self.late.is_empty() {
             // From the last, so that the blocks before keep their place.
-            let mut hidden: Vec<usize> = hidden.into_iter().collect();
-            hidden.sort_unstable();
-            for f in hidden.into_iter().rev() {
+            for &f in hidden.iter().rev() {
                 self.out.replace_range(self.families[f].block.clone(), "");
             }
             return self.out;
@@ -401,7 +401,7 @@ impl<'a> Page<'a> {
         let mut late = self.late.iter().peekable();
         for (f, family) in self.families.iter().enumerate() {
             let samples = std::iter::from_fn(|| late.next_if(|&&(of, _)| of == f));
-            if hidden.contains(&f) {
+            if hidden.binary_search(&f).is_ok() {
                 samples.for_each(drop);
             } else {
                 page.push_str(&self.out[family.block.clone()]);

@@ -33,6 +33,7 @@ use nix::sys::signal::Signal;
 use crate::cli::error::{Error, Result};
 use crate::config::identity::Member;
 use crate::pid1::signals::Signals;
+use crate::tls::Tls;
 use crate::zk;
 use crate::zk::fourlw::{self, Address, Failure};
 
@@ -133,10 +134,11 @@ pub fn verdict(peers: &[(Member, Peer)]) -> Verdict {
 }
 
 /// Ask a member what it is doing.
-pub fn ask(member: &Member, port: u16) -> Peer {
+pub fn ask(member: &Member, port: u16, tls: &Tls) -> Peer {
     let server = Address {
         host: member.host.clone(),
         port,
+        tls: tls.clone(),
     };
     match fourlw::ask(&server, WORD, ASK_TIMEOUT) {
         Ok(reply) if reply.starts_with("zkpod ") => {
@@ -190,7 +192,7 @@ pub enum Waited {
 }
 
 /// Wait until this empty server may start.
-pub fn wait(myid: u32, others: &[Member], port: u16) -> Result<Waited> {
+pub fn wait(myid: u32, others: &[Member], port: u16, tls: &Tls) -> Result<Waited> {
     let signals = Signals::open()?;
     let listener = TcpListener::bind(("0.0.0.0", port))
         .and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
@@ -204,8 +206,8 @@ pub fn wait(myid: u32, others: &[Member], port: u16) -> Result<Waited> {
     let new = AtomicBool::new(false);
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        scope.spawn(|| respond(&listener, Some((myid, &new)), &stop));
-        let outcome = watch(&signals, others, port, &new);
+        scope.spawn(|| respond(&listener, tls, Some((myid, &new)), &stop));
+        let outcome = watch(&signals, others, port, tls, &new);
         stop.store(true, Ordering::Relaxed);
         outcome
     })
@@ -213,7 +215,13 @@ pub fn wait(myid: u32, others: &[Member], port: u16) -> Result<Waited> {
 }
 
 /// Ask the others every `POLL` until the verdict allows a start, reading signals meanwhile.
-fn watch(signals: &Signals, others: &[Member], port: u16, new: &AtomicBool) -> Result<Waited> {
+fn watch(
+    signals: &Signals,
+    others: &[Member],
+    port: u16,
+    tls: &Tls,
+    new: &AtomicBool,
+) -> Result<Waited> {
     let mut new_since: Option<Instant> = None;
     let mut next_poll = Instant::now();
     let mut next_log = Instant::now();
@@ -226,7 +234,7 @@ fn watch(signals: &Signals, others: &[Member], port: u16, new: &AtomicBool) -> R
             return Ok(Waited::New);
         }
         if now >= next_poll {
-            match verdict(&ask_all(others, port)) {
+            match verdict(&ask_all(others, port, tls)) {
                 Verdict::Join => {
                     crate::info!("the ensemble serves");
                     return Ok(Waited::Join);
@@ -282,13 +290,19 @@ pub fn pause(signals: &Signals, time: Duration) -> Option<u8> {
 /// Answer every connection to the client port until told to stop. `empty` is this server's
 /// id and whether it found the ensemble new, for `gtmk`: only a server with an empty disk
 /// says so.
-fn respond(listener: &TcpListener, empty: Option<(u32, &AtomicBool)>, stop: &AtomicBool) {
+fn respond(
+    listener: &TcpListener,
+    tls: &Tls,
+    empty: Option<(u32, &AtomicBool)>,
+    stop: &AtomicBool,
+) {
     while !stop.load(Ordering::Relaxed) {
         let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
         let _ = poll(&mut fds, PollTimeout::from(100u8));
         while let Ok((stream, _)) = listener.accept() {
             answer(
                 stream,
+                tls,
                 empty.map(|(myid, new)| (myid, new.load(Ordering::Relaxed))),
             );
         }
@@ -299,7 +313,7 @@ fn respond(listener: &TcpListener, empty: Option<(u32, &AtomicBool)>, stop: &Ato
 /// `imok` (the pod is alive), `isro` is `null`, everything else "not serving" (the pod is not
 /// ready). For a server that waits for a reason other than an empty disk (it says nothing of
 /// its disk).
-pub fn answering<T>(port: u16, wait: impl FnOnce() -> T) -> T {
+pub fn answering<T>(port: u16, tls: &Tls, wait: impl FnOnce() -> T) -> T {
     let listener = TcpListener::bind(("0.0.0.0", port))
         .and_then(|listener| listener.set_nonblocking(true).map(|()| listener));
     let Ok(listener) = listener else {
@@ -307,7 +321,7 @@ pub fn answering<T>(port: u16, wait: impl FnOnce() -> T) -> T {
     };
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        scope.spawn(|| respond(&listener, None, &stop));
+        scope.spawn(|| respond(&listener, tls, None, &stop));
         let outcome = wait();
         stop.store(true, Ordering::Relaxed);
         outcome
@@ -315,11 +329,11 @@ pub fn answering<T>(port: u16, wait: impl FnOnce() -> T) -> T {
 }
 
 /// Ask every other member at once, each within `ASK_TIMEOUT`.
-fn ask_all(others: &[Member], port: u16) -> Vec<(Member, Peer)> {
+fn ask_all(others: &[Member], port: u16, tls: &Tls) -> Vec<(Member, Peer)> {
     std::thread::scope(|scope| {
         let asks: Vec<_> = others
             .iter()
-            .map(|member| (member, scope.spawn(move || ask(member, port))))
+            .map(|member| (member, scope.spawn(move || ask(member, port, tls))))
             .collect();
         asks.into_iter()
             .map(|(member, ask)| {
@@ -334,10 +348,26 @@ fn ask_all(others: &[Member], port: u16) -> Vec<(Member, Peer)> {
 
 /// Answer one connection as a server without a quorum would, and `gtmk` as a waiting empty
 /// server when `empty` says it is one (its id, and whether it found the ensemble new).
-fn answer(mut stream: TcpStream, empty: Option<(u32, bool)>) {
+fn answer(stream: TcpStream, tls: &Tls, empty: Option<(u32, bool)>) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_millis(300)));
     let _ = stream.set_write_timeout(Some(Duration::from_millis(300)));
+    match tls.server_config() {
+        None => say(stream, empty),
+        Some(config) => {
+            let Ok(session) = rustls::ServerConnection::new(config.clone()) else {
+                return;
+            };
+            let mut stream = rustls::StreamOwned::new(session, stream);
+            say(&mut stream, empty);
+            stream.conn.send_close_notify();
+            let _ = stream.flush();
+        }
+    }
+}
+
+/// Read the word and answer it (see `answer`).
+fn say(mut stream: impl Read + Write, empty: Option<(u32, bool)>) {
     let mut word = [0u8; 4];
     if stream.read_exact(&mut word).is_err() {
         return;

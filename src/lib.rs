@@ -31,6 +31,7 @@ pub mod membership;
 pub mod pid1;
 pub mod probe;
 pub mod start;
+pub mod tls;
 #[cfg(test)]
 mod testing;
 pub mod zk;

@@ -82,6 +82,7 @@ pub struct Flags {
     pub unsafe_start_empty: bool,
     pub membership: Option<Given<Membership>>,
     pub super_password_file: Option<Given<PathBuf>>,
+    pub tls_dir: Option<Given<PathBuf>>,
     /// `-- COMMAND ARGS…`
     pub command: Vec<OsString>,
 }
@@ -574,6 +575,25 @@ pub static FLAGS: &[Flag] = &[
                through a file only its user can read, never a command line or a log.",
         set: Set::One(|f, v| {
             f.super_password_file = given(v.path()?, &v);
+            Ok(())
+        }),
+    },
+    Flag {
+        name: "tls_dir",
+        env: &["ZK_TLS_DIR"],
+        value_name: "DIR",
+        default: None,
+        default_help: Some("off: plaintext"),
+        help: "Encrypt with the certificate in this directory, laid out as Kubernetes mounts a \
+               cert-manager Secret: tls.crt (this pod's certificate, then any intermediates), \
+               tls.key, ca.crt. The client port then serves TLS only and requires a client \
+               certificate signed by ca.crt; the quorum and election ports use mutual TLS; \
+               zkpod's own probes, metrics and membership changes connect with the same \
+               pair. The pair is checked first: a key that is not the certificate's, a \
+               certificate not signed by ca.crt, expired, or not naming this pod stops the \
+               start. A renewed pair is taken up while the server runs.",
+        set: Set::One(|f, v| {
+            f.tls_dir = given(v.path()?, &v);
             Ok(())
         }),
     },

@@ -43,6 +43,14 @@ pub struct HostNames {
 }
 
 impl HostNames {
+    /// The fully qualified name: short name and domain.
+    pub fn fqdn(&self) -> String {
+        match self.domain.is_empty() {
+            true => self.short.clone(),
+            false => format!("{}.{}", self.short, self.domain),
+        }
+    }
+
     /// The names of this host, unless overridden. The domain is what `hostname -d` reports: the
     /// canonical name of the host (from /etc/hosts or DNS) minus the short name.
     /// `resolve` checks them, wherever they came from.

@@ -64,6 +64,7 @@ pub fn render(settings: &Settings, identity: &Identity, servers: &Servers) -> Re
     context.insert("ports", &settings.ports);
     context.insert("tuning", &settings.tuning);
     context.insert("admin", &settings.admin);
+    context.insert("tls", &settings.tls);
     context.insert("policy", &settings.policy);
     context.insert("log_level", &settings.log_level);
     context.insert(
@@ -132,9 +133,15 @@ pub fn server_line(settings: &Settings, member: &super::identity::Member) -> Str
     } else {
         "participant"
     };
+    // ZooKeeper's reconfiguration needs a plaintext client port in each member's line; with
+    // TLS it listens on loopback only.
+    let client = match settings.tls {
+        None => ports.client.to_string(),
+        Some(_) => format!("127.0.0.1:{}", ports.loopback_client()),
+    };
     format!(
-        "server.{}={}:{}:{}:{role};{}",
-        member.id, member.host, ports.server, ports.election, ports.client
+        "server.{}={}:{}:{}:{role};{client}",
+        member.id, member.host, ports.server, ports.election
     )
 }
 

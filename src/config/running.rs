@@ -45,6 +45,9 @@ const KEYS: &[(&str, &str)] = &[
 const WRITTEN: &[&str] = &[
     "clientPort",
     "clientPortAddress",
+    "secureClientPort",
+    "serverCnxnFactory",
+    "client.certReload",
     "minSessionTimeout",
     "maxSessionTimeout",
     "peerType",
@@ -83,12 +86,14 @@ impl Running {
         let zoo_cfg = PathBuf::from(*java.last()?);
         let text = fs::read_to_string(&zoo_cfg).ok()?;
         let mut running = Running::read(&zoo_cfg, &text, java, hostname);
-        let password_file = words(environ)
-            .into_iter()
-            .find_map(|pair| pair.strip_prefix("ZK_SUPER_PASSWORD_FILE="))
-            .filter(|path| !path.is_empty());
-        if let Some(path) = password_file {
-            running.set("ZK_SUPER_PASSWORD_FILE", path);
+        for var in ["ZK_SUPER_PASSWORD_FILE", crate::tls::DIR_VAR] {
+            let path = words(environ)
+                .into_iter()
+                .find_map(|pair| pair.strip_prefix(var)?.strip_prefix('='))
+                .filter(|path| !path.is_empty());
+            if let Some(path) = path {
+                running.set(var, path);
+            }
         }
         Some(running)
     }
@@ -141,8 +146,10 @@ impl Running {
             .and_then(|id| id.trim().parse::<u32>().ok());
         running.ensemble(&members, myid, hostname, dynamic);
 
+        // With TLS the client port is the secure one (a plaintext one, if any, is on loopback).
         let client_port = keys
-            .get("clientPort")
+            .get("secureClientPort")
+            .or_else(|| keys.get("clientPort"))
             .map(|port| port.to_string())
             .or_else(|| {
                 let me = myid.and_then(|id| members.get(id))?;
@@ -268,6 +275,7 @@ impl Running {
             .iter()
             .filter(|(key, _)| {
                 !key.starts_with("server.")
+                    && !key.starts_with("ssl")
                     && !WRITTEN.contains(key)
                     && !KEYS.iter().any(|(k, _)| k == *key)
             })

@@ -102,6 +102,17 @@ pub struct Ports {
     pub election: u16,
 }
 
+impl Ports {
+    /// With TLS in dynamic membership, the plaintext client port ZooKeeper's reconfiguration
+    /// needs, on 127.0.0.1 only: the client port + 10000 (- 10000 above 55535).
+    pub fn loopback_client(&self) -> u16 {
+        match self.client.checked_add(10000) {
+            Some(port) => port,
+            None => self.client - 10000,
+        }
+    }
+}
+
 /// ZooKeeper's timing and limits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Tuning {
@@ -166,6 +177,25 @@ pub struct Launch {
     pub unsafe_start_empty: bool,
 }
 
+/// TLS (`--tls_dir`): the mounted Secret, and the copies the server reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TlsFiles {
+    /// The Secret's directory: read, never written.
+    pub dir: PathBuf,
+    /// The key, then the certificate chain: ZooKeeper's PEM key store, readable by the server
+    /// only.
+    pub key_store: PathBuf,
+    /// ca.crt: ZooKeeper's PEM trust store.
+    pub trust_store: PathBuf,
+}
+
+impl TlsFiles {
+    /// The directory in the configuration directory that holds the server's copies.
+    pub fn store_dir(conf: &std::path::Path) -> PathBuf {
+        conf.join("tls")
+    }
+}
+
 /// Every setting of start-zookeeper, valid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -182,6 +212,7 @@ pub struct Settings {
     pub dry_run: bool,
     /// Set in dynamic membership (`ensemble.dynamic`).
     pub super_password: Option<Secret>,
+    pub tls: Option<TlsFiles>,
 }
 
 /// A flag that always has a value once parsed (its default at least).
@@ -190,6 +221,16 @@ fn set<T>(field: Option<T>) -> T {
 }
 
 impl Settings {
+    /// How zkpod's commands connect to the servers: with the pair in `--tls_dir`, else in the
+    /// clear.
+    pub fn client_tls(&self) -> Result<crate::tls::Tls> {
+        match &self.tls {
+            None => Ok(crate::tls::Tls::none()),
+            Some(tls) => crate::tls::Tls::from_dir(&tls.dir)
+                .map_err(|why| Error::failed(format!("--tls_dir: {why}"))),
+        }
+    }
+
     /// Check the flags against each other; `env` gives the launch's variables.
     pub fn new(flags: Flags, env: &dyn Fn(&str) -> Option<OsString>) -> Result<Settings> {
         let tick = set(flags.tick_time.clone());
@@ -280,6 +321,14 @@ impl Settings {
             },
             dry_run: flags.dry_run,
             super_password,
+            tls: flags.tls_dir.as_ref().map(|dir| {
+                let store = TlsFiles::store_dir(&set(flags.conf_dir.clone()));
+                TlsFiles {
+                    dir: dir.value.clone(),
+                    key_store: store.join("keystore.pem"),
+                    trust_store: store.join("truststore.pem"),
+                }
+            }),
         })
     }
 }

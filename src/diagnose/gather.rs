@@ -13,6 +13,7 @@ use crate::config::identity::{self, HostNames, Identity};
 use crate::config::render::{self, Servers};
 use crate::config::settings::Settings;
 use crate::empty_disk;
+use crate::tls::Tls;
 use crate::zk::fourlw::{self, Address, Failure};
 use crate::zk::members::{Config, Role};
 
@@ -170,7 +171,14 @@ pub fn gather(settings: &Settings, timeout: Duration) -> Result<(ThisPod, Vec<Me
         });
     }
     let own = identity.myid.unwrap_or(0);
-    let mut members = ask_all(&candidates, own, settings, timeout);
+    let tls = match settings.client_tls() {
+        Ok(tls) => tls,
+        Err(err) => {
+            pod.error = Some(err.to_string());
+            return Ok((pod, Vec::new()));
+        }
+    };
+    let mut members = ask_all(&candidates, own, settings, &tls, timeout);
     // Dynamic membership: servers the ensemble lists that the flags do not name (pods added
     // by scaling up) are asked too.
     let extra: Vec<identity::Member> = members
@@ -183,7 +191,7 @@ pub fn gather(settings: &Settings, timeout: Duration) -> Result<(ThisPod, Vec<Me
             }
             seen
         });
-    members.extend(ask_all(&extra, own, settings, timeout));
+    members.extend(ask_all(&extra, own, settings, &tls, timeout));
     members.sort_by_key(|m| m.id);
     Ok((pod, members))
 }
@@ -193,12 +201,13 @@ fn ask_all(
     candidates: &[identity::Member],
     own: u32,
     settings: &Settings,
+    tls: &Tls,
     timeout: Duration,
 ) -> Vec<MemberReport> {
     std::thread::scope(|scope| {
         let asks: Vec<_> = candidates
             .iter()
-            .map(|m| scope.spawn(move || ask(m, m.id == own, settings, timeout)))
+            .map(|m| scope.spawn(move || ask(m, m.id == own, settings, tls, timeout)))
             .collect();
         asks.into_iter()
             .zip(candidates)
@@ -268,6 +277,7 @@ fn ask(
     member: &identity::Member,
     this_pod: bool,
     settings: &Settings,
+    tls: &Tls,
     timeout: Duration,
 ) -> MemberReport {
     let ports = &settings.ports;
@@ -281,6 +291,7 @@ fn ask(
     let server = Address {
         host: member.host.clone(),
         port: ports.client,
+        tls: tls.clone(),
     };
     let addrs = match fourlw::resolve(&server, timeout) {
         Ok(addrs) if !addrs.is_empty() => addrs,
@@ -305,9 +316,15 @@ fn ask(
         found.error = Some(format!("the client port {} is not open", ports.client));
         return found;
     }
+    // The address just looked up; over TLS the name, which the certificate is checked
+    // against.
     let target = Address {
-        host: ip.to_string(),
+        host: match tls.config() {
+            Some(_) => member.host.clone(),
+            None => ip.to_string(),
+        },
         port: ports.client,
+        tls: tls.clone(),
     };
     match fourlw::ask(&target, "ruok", timeout) {
         Ok(reply) => found.ruok = Some(crate::cli::quote::word(reply.trim())),
@@ -398,7 +415,7 @@ mod tests {
             host: "127.0.0.1".into(),
             observer: false,
         };
-        let found = ask(&member, false, &settings, Duration::from_secs(2));
+        let found = ask(&member, false, &settings, &Tls::none(), Duration::from_secs(2));
         let ruok = found.ruok.expect("an answer to ruok");
         let mode = found.mode.expect("an answer to srvr");
         for shown in [&ruok, &mode] {

@@ -18,6 +18,7 @@ use crate::config::secret::Secret;
 use crate::config::settings::Settings;
 use crate::zk::fourlw::Address;
 use crate::zk::members::{self, Config, client_addresses};
+use crate::tls::Tls;
 use crate::zk::session::{self, Session, SessionError};
 
 const POLL: Duration = Duration::from_secs(1);
@@ -46,6 +47,8 @@ pub struct Pod {
     pub identity: Identity,
     pub me: Member,
     pub password: Secret,
+    /// How to reach the servers (`--tls_dir`).
+    pub tls: Tls,
 }
 
 impl Pod {
@@ -69,11 +72,13 @@ impl Pod {
             .me
             .clone()
             .ok_or_else(|| Error::failed("this server has no myid"))?;
+        let tls = settings.client_tls()?;
         Ok(Pod {
             settings,
             identity,
             me,
             password,
+            tls,
         })
     }
 
@@ -82,6 +87,7 @@ impl Pod {
         let local = Address {
             host: "127.0.0.1".into(),
             port: self.settings.ports.client,
+            tls: self.tls.clone(),
         };
         members::serving_config(&local, timeout)
     }

@@ -15,6 +15,7 @@ use crate::cli::values::{Origin, Value};
 use crate::config::flags;
 use crate::zk::fourlw::{self, Address};
 use crate::zk::members::{Config, Role, client_addresses, ensemble_config};
+use crate::tls::Tls;
 use crate::zk::session::{Session, SessionError};
 
 const ASK_TIMEOUT: Duration = fourlw::PEER_TIMEOUT;
@@ -65,7 +66,10 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
     let port = pod.settings.ports.client;
     let config = pod
         .local_config(ASK_TIMEOUT)
-        .or_else(|| ensemble_config(pod.identity.others.iter().map(|m| m.host.as_str()), port))
+        .or_else(|| {
+            let others = pod.identity.others.iter().map(|m| m.host.as_str());
+            ensemble_config(others, port, &pod.tls)
+        })
         .ok_or_else(|| {
             Error::failed(format!(
                 "cannot leave: no member of the ensemble serves (asked this server and {} \
@@ -88,7 +92,7 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
                 return Ok(Step::NotMember);
             };
             if me.role() == Role::Participant
-                && let Some(step) = unsafe_to_remove(&config, id, port)
+                && let Some(step) = unsafe_to_remove(&config, id, port, &pod.tls)
             {
                 return Ok(step);
             }
@@ -154,7 +158,7 @@ enum Step {
 }
 
 /// Why removing voter `id` is unsafe now, if it is.
-fn unsafe_to_remove(config: &Config, id: u32, port: u16) -> Option<Step> {
+fn unsafe_to_remove(config: &Config, id: u32, port: u16, tls: &Tls) -> Option<Step> {
     let rest: Vec<_> = config.voters().filter(|s| s.id != id).collect();
     if rest.is_empty() {
         return Some(Step::Refused(format!("server {id} is the last voter")));
@@ -167,6 +171,7 @@ fn unsafe_to_remove(config: &Config, id: u32, port: u16) -> Option<Step> {
                     let target = Address {
                         host: server.host().to_owned(),
                         port: server.client_port().unwrap_or(port),
+                        tls: tls.clone(),
                     };
                     fourlw::ask(&target, "srvr", ASK_TIMEOUT)
                         .ok()

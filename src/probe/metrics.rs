@@ -55,6 +55,12 @@ struct MetricsArgs {
     #[arg(long, value_name = "ADDR:PORT")]
     listen: Option<OsString>,
 
+    /// Connect with TLS, with the certificate in this directory (tls.crt, tls.key, ca.crt),
+    /// as start-zookeeper's --tls_dir. [default: $ZK_TLS_DIR, else, inside a pod, the
+    /// directory the pod's server runs with, else plaintext]
+    #[arg(long = "tls_dir", value_name = "DIR")]
+    tls_dir: Option<OsString>,
+
     /// The client port. [default: $ZK_CLIENT_PORT, else, inside a pod, the port the pod's
     /// server runs with, else 2181]
     #[arg(value_name = "PORT")]
@@ -68,7 +74,12 @@ pub fn command() -> clap::Command {
 pub fn run(matches: &ArgMatches) -> Result<u8> {
     let args =
         MetricsArgs::from_arg_matches(matches).map_err(|err| Error::usage(err.to_string()))?;
-    let (server, timeout) = super::target(&args.host, args.port.as_deref(), &args.timeout)?;
+    let (server, timeout) = super::target(
+        &args.host,
+        args.port.as_deref(),
+        &args.timeout,
+        args.tls_dir.as_deref(),
+    )?;
     match &args.listen {
         Some(addr) => {
             let addr = Value::new(Origin::Flag("listen"), addr)?;

@@ -15,7 +15,10 @@ use std::ffi::OsStr;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::cli::error::Result;
+use std::path::Path;
+
+use crate::cli::error::{Error, Result};
+use crate::tls::{self, Tls};
 use crate::cli::values::{Origin, Value};
 use crate::config::running::Running;
 use crate::zk::fourlw::Address;
@@ -23,7 +26,13 @@ use crate::zk::fourlw::Address;
 /// The server and the time allowed, as both commands take them: `--host`, PORT (else
 /// `ZK_CLIENT_PORT`, else, for this pod's own server, the port it runs with, else 2181) and
 /// `--timeout` in seconds.
-pub fn target(host: &OsStr, port: Option<&OsStr>, timeout: &OsStr) -> Result<(Address, Duration)> {
+/// `--tls_dir` (else `ZK_TLS_DIR`, else the pod's server's) says whether to connect with TLS.
+pub fn target(
+    host: &OsStr,
+    port: Option<&OsStr>,
+    timeout: &OsStr,
+    tls_dir: Option<&OsStr>,
+) -> Result<(Address, Duration)> {
     // The variable is read only when PORT is not given: then it is the port.
     let env_port = match port {
         Some(_) => None,
@@ -35,7 +44,23 @@ pub fn target(host: &OsStr, port: Option<&OsStr>, timeout: &OsStr) -> Result<(Ad
         (None, None) if local => running().and_then(|r| r.var("ZK_CLIENT_PORT")),
         _ => None,
     };
-    let server = Address::from_args(
+    let tls_dir = tls_dir
+        .map(|dir| (Origin::Flag("tls_dir"), dir.to_owned()))
+        .or_else(|| {
+            std::env::var_os(tls::DIR_VAR)
+                .filter(|dir| !dir.is_empty())
+                .map(|dir| (Origin::Env(tls::DIR_VAR), dir))
+        })
+        .or_else(|| {
+            let dir = running()?.var(tls::DIR_VAR)?;
+            Some((Origin::Running(tls::DIR_VAR), dir.into()))
+        });
+    let tls = match tls_dir {
+        None => Tls::none(),
+        Some((origin, dir)) => Tls::from_dir(Path::new(&dir))
+            .map_err(|why| Error::usage(format!("{origin}: {why}")))?,
+    };
+    let mut server = Address::from_args(
         host,
         port.map(|port| Value::new(Origin::Arg("PORT"), port))
             .transpose()?,
@@ -48,6 +73,7 @@ pub fn target(host: &OsStr, port: Option<&OsStr>, timeout: &OsStr) -> Result<(Ad
             (None, None) => None,
         },
     )?;
+    server.tls = tls;
     let timeout = Value::new(Origin::Flag("timeout"), timeout)?.seconds()?;
     Ok((server, timeout))
 }

@@ -46,6 +46,14 @@ pub fn apply(plan: &Plan) -> Result<()> {
     if let Some(secret) = &plan.secret {
         write_private(secret, plan.user.as_ref())?;
     }
+    if let Some(tls) = &plan.tls {
+        for store in &tls.stores {
+            if let Some(dir) = store.path.parent() {
+                fs::create_dir_all(dir).context(|| format!("creating {}", dir.display()))?;
+            }
+            write_private(store, plan.user.as_ref())?;
+        }
+    }
     unfinished::move_aside(&plan.unfinished)?;
     if let Some(user) = &plan.user {
         for dir in plan.server_dirs.iter().chain(log_dir) {

@@ -21,6 +21,7 @@ use crate::config::render::{Servers, server_line};
 use crate::config::settings::Settings;
 use crate::empty_disk::{self, Waited};
 use crate::pid1::signals::Signals;
+use crate::tls::Tls;
 use crate::zk::members::{self, Config, client_addresses};
 use crate::zk::session::{self, Session, SessionError};
 /// Between rounds of asking.
@@ -60,11 +61,12 @@ pub fn decide(settings: &Settings, identity: &Identity, ask: bool) -> Result<Dec
         return Ok(Decision::Start(Servers::Flags));
     }
     let port = settings.ports.client;
+    let tls = settings.client_tls()?;
     let signals = Signals::open()?;
     loop {
         // Alive while it waits (the liveness probe passes), not ready: one listener answers
         // all the while, also while the others are asked and may take their whole timeout.
-        let next = empty_disk::answering(port, || {
+        let next = empty_disk::answering(port, &tls, || {
             wait(
                 settings,
                 identity,
@@ -72,6 +74,7 @@ pub fn decide(settings: &Settings, identity: &Identity, ask: bool) -> Result<Dec
                 history,
                 committed.as_ref(),
                 &signals,
+                &tls,
             )
         })?;
         let voters: Vec<Member> = match next {
@@ -86,7 +89,7 @@ pub fn decide(settings: &Settings, identity: &Identity, ask: bool) -> Result<Dec
         }
         // The first ensemble forms as in static membership; empty_disk answers on the port
         // meanwhile.
-        match empty_disk::wait(me.id, &voters, port)? {
+        match empty_disk::wait(me.id, &voters, port, &tls)? {
             Waited::Stopped(status) => return Ok(Decision::Stop(status)),
             Waited::New => return Ok(Decision::Start(Servers::Flags)),
             // Ask again for the members.
@@ -112,13 +115,14 @@ fn wait(
     history: bool,
     committed: Option<&(std::path::PathBuf, Config)>,
     signals: &Signals,
+    tls: &Tls,
 ) -> Result<Next> {
     let founder = identity.members.iter().any(|m| m.id == me.id);
     let port = settings.ports.client;
     let mut next_log = Instant::now();
     loop {
         if let Some(config) =
-            members::ensemble_config(identity.others.iter().map(|m| m.host.as_str()), port)
+            members::ensemble_config(identity.others.iter().map(|m| m.host.as_str()), port, tls)
         {
             match config.get(me.id) {
                 None => {

@@ -16,6 +16,13 @@ const DEBIAN_JARS: &str = "/usr/share/java";
 /// Debian's zookeeper.jar names its dependencies in its manifest, but no logging backend:
 /// without these two the server logs nothing.
 const DEBIAN_LOG4J_BINDING: [&str; 2] = ["slf4j-log4j12.jar", "log4j-1.2.jar"];
+/// Nor every Netty jar the Netty server needs: without netty-codec every TLS connection fails
+/// (NoClassDefFoundError: io/netty/handler/codec/ByteToMessageDecoder). Added when present.
+const DEBIAN_NETTY: [&str; 3] = [
+    "netty-codec.jar",
+    "netty-resolver.jar",
+    "netty-transport-native-unix-common.jar",
+];
 
 const MAIN_CLASS: &str = "org.apache.zookeeper.server.quorum.QuorumPeerMain";
 /// The java options file (in the configuration directory) that carries the super user's
@@ -91,6 +98,12 @@ impl Installation {
         if server.is_file() && binding.iter().all(|jar| jar.is_file()) {
             let mut jars = vec![server];
             jars.extend(binding);
+            jars.extend(
+                DEBIAN_NETTY
+                    .iter()
+                    .map(|jar| home.join(jar))
+                    .filter(|jar| jar.is_file()),
+            );
             return Some(Installation {
                 jars,
                 logging: Logging::Log4j,
@@ -151,7 +164,8 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// The java command line for the server: what zkServer.sh start-foreground runs, with
-/// container-minded changes (an OOM ends the JVM so the pod restarts; JMX stays local; the
+/// container-minded changes (an OOM ends the JVM so the pod restarts; no JMX agent, whose RMI
+/// port would listen in the clear on every address, while local tools attach without it; the
 /// election port is retried forever while the pod's address settles).
 pub fn java_args(
     settings: &Settings,
@@ -189,8 +203,6 @@ pub fn java_args(
             format!("-Xmx{}", settings.launch.heap),
             format!("-Xms{}", settings.launch.heap),
             "-XX:+ExitOnOutOfMemoryError".into(),
-            "-Dcom.sun.management.jmxremote".into(),
-            "-Dcom.sun.management.jmxremote.local.only=true".into(),
             "-Dzookeeper.electionPortBindRetry=0".into(),
         ]
         .map(OsString::from),
@@ -339,7 +351,7 @@ mod tests {
         };
         assert!(args.contains(&"-Dzookeeper.root.logger=WARN,CONSOLE".into()));
         assert!(args.contains(&"-Dlog4j.configuration=file:/c/log4j.properties".into()));
-        assert!(args.contains(&"-Dcom.sun.management.jmxremote.local.only=true".into()));
+        assert!(!args.iter().any(|a| a.contains("jmxremote")), "{args:?}");
         assert_eq!(args[at("-cp") + 1], "/c:/j/zookeeper.jar:/j/log4j.jar");
         assert!(
             at("-Xmx512M") < at("-Dserver=1"),

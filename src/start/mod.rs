@@ -13,7 +13,7 @@ pub mod unfinished;
 
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::Path;
+use std::path::PathBuf;
 
 use clap::ArgMatches;
 
@@ -35,13 +35,22 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
     // configuration is written waits, and then the server is never started.
     let env = |name: &str| std::env::var_os(name);
     let flags = flags::parse(matches, &env, None)?;
-    // A password file named on the command line goes on to PID 1's environment, where the
-    // commands run later in the pod find it (`config::running`); a variable is there already.
-    let password_file = flags
-        .super_password_file
-        .as_ref()
-        .filter(|file| matches!(file.origin, Origin::Flag(_)))
-        .map(|file| file.value.clone());
+    // A password file or TLS directory named on the command line goes on to PID 1's
+    // environment, where the commands run later in the pod find it (`config::running`); a
+    // variable is there already.
+    let from_flag = |given: &Option<flags::Given<std::path::PathBuf>>, var: &'static str| {
+        given
+            .as_ref()
+            .filter(|file| matches!(file.origin, Origin::Flag(_)))
+            .map(|file| (var, file.value.clone()))
+    };
+    let for_pid1: Vec<(&str, std::path::PathBuf)> = [
+        from_flag(&flags.super_password_file, "ZK_SUPER_PASSWORD_FILE"),
+        from_flag(&flags.tls_dir, crate::tls::DIR_VAR),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let settings = Settings::new(flags, &env)?;
     log::set_level(settings.log_level);
     let names = &settings.names;
@@ -58,7 +67,17 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
             Decision::Stop(status) => return Ok(status),
         },
     };
-    let plan = plan::plan(&settings, &identity, &servers)?;
+    // The name the certificate must cover: this server's as the others reach it, else (a
+    // standalone server) the pod's own.
+    let name = match (&settings.tls, &identity.me) {
+        (None, _) => None,
+        (Some(_), Some(me)) => Some(me.host.clone()),
+        (Some(_), None) => {
+            let names = HostNames::discover(names.hostname.as_deref(), names.domain.as_deref())?;
+            Some(names.fqdn())
+        }
+    };
+    let plan = plan::plan(&settings, &identity, &servers, name.as_deref())?;
     if settings.dry_run {
         output::print(plan.show())?;
         return Ok(0);
@@ -68,7 +87,7 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
         crate::warn!("{}", empty_disk::UNGUARDED);
     }
     if let Some(guard) = &plan.guard {
-        match empty_disk::wait(guard.myid, &guard.others, guard.client_port)? {
+        match empty_disk::wait(guard.myid, &guard.others, guard.client_port, &guard.tls)? {
             Waited::Stopped(status) => return Ok(status),
             Waited::Join => crate::info!("starting, to sync from the ensemble's leader"),
             Waited::New => {}
@@ -91,7 +110,7 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
             ..plan.child
         },
         user,
-        password_file.as_deref(),
+        &for_pid1,
     )
 }
 
@@ -123,9 +142,9 @@ fn spawn_join(matches: &ArgMatches) {
 /// start-up's code, heap or templates while it idles for the life of the pod. Blocked and
 /// pending signals survive execve, so a TERM that came during start-up still stops the
 /// server from starting. `--user` goes across as the operator wrote it (the supervisor resolves
-/// it again, supplementary groups included). `password_file` joins the environment as
-/// ZK_SUPER_PASSWORD_FILE. Where exec fails (no /proc), supervise from here, as `child.user`.
-fn become_supervisor(child: Child, user: Option<&str>, password_file: Option<&Path>) -> Result<u8> {
+/// it again, supplementary groups included). `vars` join the environment, replacing any of the
+/// same name. Where exec fails (no /proc), supervise from here, as `child.user`.
+fn become_supervisor(child: Child, user: Option<&str>, vars: &[(&str, PathBuf)]) -> Result<u8> {
     let mut args: Vec<OsString> = vec!["zkpod".into(), "supervise".into()];
     if let Some(grace) = child.grace {
         args.push("--grace".into());
@@ -147,7 +166,7 @@ fn become_supervisor(child: Child, user: Option<&str>, password_file: Option<&Pa
         .and_then(|path| CString::new(path.into_os_string().into_vec()).ok())
         .unwrap_or_else(|| c"/proc/self/exe".to_owned());
     let mut env: Vec<OsString> = std::env::vars_os()
-        .filter(|(name, _)| password_file.is_none() || name != "ZK_SUPER_PASSWORD_FILE")
+        .filter(|(name, _)| !vars.iter().any(|(var, _)| name == var))
         .map(|(name, value)| {
             let mut pair = name;
             pair.push("=");
@@ -155,9 +174,9 @@ fn become_supervisor(child: Child, user: Option<&str>, password_file: Option<&Pa
             pair
         })
         .collect();
-    if let Some(file) = password_file {
-        let mut pair = OsString::from("ZK_SUPER_PASSWORD_FILE=");
-        pair.push(file);
+    for (var, value) in vars {
+        let mut pair = OsString::from(format!("{var}="));
+        pair.push(value);
         env.push(pair);
     }
     let c_env: std::result::Result<Vec<CString>, _> =

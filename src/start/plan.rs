@@ -14,7 +14,9 @@ use crate::cli::quote::quote;
 use crate::config::flags::Given;
 use crate::config::identity::{Identity, Member};
 use crate::config::render::{self, ConfigFiles, File, Servers};
-use crate::config::settings::Settings;
+use crate::config::settings::{Settings, TlsFiles};
+use crate::tls::{Pair, Tls};
+use rustls::pki_types::UnixTime;
 use crate::empty_disk;
 use crate::pid1::Child;
 use crate::pid1::credentials::Credentials;
@@ -37,6 +39,17 @@ pub struct Guard {
     /// Every other member, to ask.
     pub others: Vec<Member>,
     pub client_port: u16,
+    /// How to ask them (`--tls_dir`).
+    pub tls: Tls,
+}
+
+/// TLS (`--tls_dir`): the server's copies of the pair, and zkpod's own connections.
+#[derive(Debug, Clone)]
+pub struct TlsPlan {
+    /// The key store (key, then certificate chain) and the trust store (ca.crt), written
+    /// readable by the server's user only.
+    pub stores: [File; 2],
+    pub client: Tls,
 }
 
 /// Everything start-zookeeper will do.
@@ -65,10 +78,22 @@ pub struct Plan {
     pub secret: Option<File>,
     /// Snapshots ZooKeeper did not finish writing, moved out of its sight (see `unfinished`).
     pub unfinished: Vec<Move>,
+    pub tls: Option<TlsPlan>,
 }
 
 /// Work out the plan for this server (`identity`), whose members come from `servers`.
-pub fn plan(settings: &Settings, identity: &Identity, servers: &Servers) -> Result<Plan> {
+/// `name` is this server's name as clients and the other members reach it: its certificate
+/// must cover it.
+pub fn plan(
+    settings: &Settings,
+    identity: &Identity,
+    servers: &Servers,
+    name: Option<&str>,
+) -> Result<Plan> {
+    let tls = match &settings.tls {
+        Some(files) => Some(tls_plan(files, name)?),
+        None => None,
+    };
     let identity = identity.clone();
     let files = render::render(settings, &identity, servers)?;
     let myid = match identity.myid {
@@ -134,6 +159,7 @@ pub fn plan(settings: &Settings, identity: &Identity, servers: &Servers) -> Resu
                 .cloned()
                 .collect(),
             client_port: settings.ports.client,
+            tls: tls.as_ref().map(|t| t.client.clone()).unwrap_or_default(),
         });
     Ok(Plan {
         files,
@@ -158,6 +184,29 @@ pub fn plan(settings: &Settings, identity: &Identity, servers: &Servers) -> Resu
             ),
         }),
         unfinished,
+        tls,
+    })
+}
+
+/// Read and check the pair in `files.dir` (refused with one line saying why it cannot work),
+/// and the copies the server reads.
+fn tls_plan(files: &TlsFiles, name: Option<&str>) -> Result<TlsPlan> {
+    let refused = |why: String| Error::failed(format!("--tls_dir: {why}"));
+    let pair = Pair::read(&files.dir).map_err(refused)?;
+    pair.check(name, UnixTime::now()).map_err(refused)?;
+    let client = Tls::from_pair(&pair).map_err(refused)?;
+    Ok(TlsPlan {
+        stores: [
+            File {
+                path: files.key_store.clone(),
+                contents: pair.key_store(),
+            },
+            File {
+                path: files.trust_store.clone(),
+                contents: pair.ca_pem.clone(),
+            },
+        ],
+        client,
     })
 }
 

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use crate::cli::error::{Error, Result};
 use crate::cli::quote::quote;
 use crate::cli::values::Value;
+use crate::tls::{self, Tls};
 
 /// ZooKeeper's client port when nothing says otherwise.
 const DEFAULT_PORT: u16 = 2181;
@@ -34,6 +35,8 @@ pub const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving 
 pub struct Address {
     pub host: String,
     pub port: u16,
+    /// In the clear, or TLS (`--tls_dir`).
+    pub tls: Tls,
 }
 
 impl Address {
@@ -54,6 +57,7 @@ impl Address {
         Ok(Address {
             host: host.to_owned(),
             port,
+            tls: Tls::none(),
         })
     }
 }
@@ -130,24 +134,9 @@ pub fn ask_bytes(
             .filter(|d| !d.is_zero())
     };
 
-    let addrs = resolve(server, timeout)?;
-    let mut last = Failure::Resolve(format!("{} has no address", server.host));
-    let mut stream = None;
-    for addr in addrs {
-        let Some(time) = left() else {
-            return Err(timed_out());
-        };
-        match TcpStream::connect_timeout(&addr, time) {
-            Ok(s) => {
-                stream = Some(s);
-                break;
-            }
-            Err(err) => last = classify(err, timeout),
-        }
-    }
-    let mut stream = stream.ok_or(last)?;
-
+    let mut stream = connect(server, timeout, deadline)?;
     stream
+        .socket()
         .set_write_timeout(Some(left().ok_or_else(timed_out)?))
         .map_err(Failure::Io)?;
     stream
@@ -158,6 +147,7 @@ pub fn ask_bytes(
     let mut chunk = [0u8; 16 * 1024];
     loop {
         stream
+            .socket()
             .set_read_timeout(Some(left().ok_or_else(timed_out)?))
             .map_err(Failure::Io)?;
         match stream.read(&mut chunk) {
@@ -169,12 +159,126 @@ pub fn ask_bytes(
                 reply.extend_from_slice(&chunk[..n]);
             }
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            // The server may reset instead of closing once it has said all.
-            Err(err) if err.kind() == io::ErrorKind::ConnectionReset && !reply.is_empty() => break,
+            // The server may reset instead of closing once it has said all, or over TLS close
+            // without saying so.
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof
+                ) && !reply.is_empty() =>
+            {
+                break;
+            }
             Err(err) => return Err(classify(err, timeout)),
         }
     }
     answer(word, reply)
+}
+
+/// A connection to a server's client port, in the clear or over TLS.
+enum Connection {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Connection {
+    fn socket(&self) -> &TcpStream {
+        match self {
+            Connection::Plain(socket) => socket,
+            Connection::Tls(stream) => &stream.sock,
+        }
+    }
+}
+
+impl Read for Connection {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Connection::Plain(socket) => socket.read(buf),
+            Connection::Tls(stream) => stream.read(buf),
+        }
+    }
+}
+
+impl Write for Connection {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Connection::Plain(socket) => socket.write(buf),
+            Connection::Tls(stream) => stream.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Connection::Plain(socket) => socket.flush(),
+            Connection::Tls(stream) => stream.flush(),
+        }
+    }
+}
+
+/// Connect to `server` by the first of its addresses that takes the connection, before
+/// `deadline`; over TLS, the handshake is done (and the server's certificate checked) too.
+fn connect(
+    server: &Address,
+    timeout: Duration,
+    deadline: Instant,
+) -> std::result::Result<Connection, Failure> {
+    let left = || {
+        deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .ok_or(Failure::TimedOut(timeout))
+    };
+    let addrs = resolve(server, timeout)?;
+    let mut last = Failure::Resolve(format!("{} has no address", server.host));
+    let mut socket = None;
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, left()?) {
+            Ok(s) => {
+                socket = Some(s);
+                break;
+            }
+            Err(err) => last = classify(err, timeout),
+        }
+    }
+    let socket = socket.ok_or(last)?;
+    let Some(config) = server.tls.config() else {
+        return Ok(Connection::Plain(socket));
+    };
+    let name = tls::client::server_name(&server.host).map_err(Failure::Resolve)?;
+    let session = rustls::ClientConnection::new(config.clone(), name)
+        .map_err(|err| Failure::Io(io::Error::other(err)))?;
+    let mut stream = rustls::StreamOwned::new(session, socket);
+    while stream.conn.is_handshaking() {
+        stream.sock.set_read_timeout(Some(left()?)).map_err(Failure::Io)?;
+        stream.sock.set_write_timeout(Some(left()?)).map_err(Failure::Io)?;
+        stream
+            .conn
+            .complete_io(&mut stream.sock)
+            .map_err(|err| match err.kind() {
+                io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset => {
+                    Failure::Io(io::Error::other("the server ended the TLS handshake"))
+                }
+                _ => classify(err, timeout),
+            })?;
+    }
+    Ok(Connection::Tls(Box::new(stream)))
+}
+
+/// The certificate `server` presents on its TLS client port (DER), after checking it.
+pub fn certificate(
+    server: &Address,
+    timeout: Duration,
+) -> std::result::Result<Vec<u8>, Failure> {
+    let deadline = Instant::now() + timeout;
+    match connect(server, timeout, deadline)? {
+        Connection::Tls(stream) => stream
+            .conn
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .map(|leaf| leaf.to_vec())
+            .ok_or(Failure::NoAnswer),
+        Connection::Plain(_) => Err(Failure::Io(io::Error::other("not a TLS connection"))),
+    }
 }
 
 /// The whole reply to `word` as its answer, or what it means when it is no answer: the last

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::fourlw::{self, Address};
+use crate::tls::Tls;
 use crate::cli::error::{Error, Result};
 
 /// How long one member may take to answer a four-letter word.
@@ -116,7 +117,11 @@ pub fn serving_config(server: &Address, timeout: Duration) -> Option<Config> {
 
 /// The membership of a serving member, asking every one of `hosts` at once (on the client
 /// `port`); None when none serves.
-pub fn ensemble_config<'a>(hosts: impl IntoIterator<Item = &'a str>, port: u16) -> Option<Config> {
+pub fn ensemble_config<'a>(
+    hosts: impl IntoIterator<Item = &'a str>,
+    port: u16,
+    tls: &Tls,
+) -> Option<Config> {
     std::thread::scope(|scope| {
         let asks: Vec<_> = hosts
             .into_iter()
@@ -125,6 +130,7 @@ pub fn ensemble_config<'a>(hosts: impl IntoIterator<Item = &'a str>, port: u16) 
                     let address = Address {
                         host: host.to_owned(),
                         port,
+                        tls: tls.clone(),
                     };
                     serving_config(&address, ASK_TIMEOUT)
                 })

@@ -1,0 +1,90 @@
+//! TLS from a directory laid out as Kubernetes mounts a cert-manager Secret (`--tls_dir`,
+//! `ZK_TLS_DIR`): the pair is checked before the server starts (`pair`), the server reads a
+//! copy in its configuration directory (`store`), and every zkpod command that talks to a
+//! server connects with it (`client`).
+
+pub mod client;
+pub mod pair;
+pub mod server;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use pair::Pair;
+
+/// The cryptography under rustls: ring, which builds into a static binary with nothing else
+/// installed. rustls marks ring's provider deprecated for lacking post-quantum key exchange;
+/// the JVM at the other end of every zkpod connection offers none either.
+#[allow(deprecated)]
+pub fn provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::ring::default_provider()
+}
+
+/// The variable every zkpod command reads the directory from.
+pub const DIR_VAR: &str = "ZK_TLS_DIR";
+
+/// How zkpod talks to servers, and answers on the client port while its server waits: in the
+/// clear, or with TLS as the pod's own identity.
+#[derive(Clone, Default)]
+pub struct Tls {
+    config: Option<Arc<rustls::ClientConfig>>,
+    server: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl Tls {
+    /// Plaintext.
+    pub fn none() -> Tls {
+        Tls::default()
+    }
+
+    /// TLS with the pair in `dir`, or the line saying why it cannot be read.
+    pub fn from_dir(dir: &std::path::Path) -> Result<Tls, String> {
+        Tls::from_pair(&Pair::read(dir)?)
+    }
+
+    /// TLS with `pair`.
+    pub fn from_pair(pair: &Pair) -> Result<Tls, String> {
+        Ok(Tls {
+            config: Some(client::config(pair)?),
+            server: Some(server::config(pair)?),
+        })
+    }
+
+    /// TLS when `dir` (a flag's or the variable's value) names a directory.
+    pub fn from_value(dir: Option<OsString>) -> Result<Tls, String> {
+        match dir.filter(|dir| !dir.is_empty()) {
+            None => Ok(Tls::none()),
+            Some(dir) => Tls::from_dir(&PathBuf::from(dir)),
+        }
+    }
+
+    /// For connections to a server.
+    pub fn config(&self) -> Option<&Arc<rustls::ClientConfig>> {
+        self.config.as_ref()
+    }
+
+    /// For connections zkpod takes on the client port (the empty-disk guard's answers): it
+    /// asks for the client's certificate, as ZooKeeper does.
+    pub fn server_config(&self) -> Option<&Arc<rustls::ServerConfig>> {
+        self.server.as_ref()
+    }
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.config.is_some() { "TLS" } else { "plaintext" })
+    }
+}
+
+impl PartialEq for Tls {
+    fn eq(&self, other: &Tls) -> bool {
+        match (&self.config, &other.config) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Tls {}

@@ -1,0 +1,33 @@
+//! zkpod answering on the client port over TLS (while its server waits to start): its
+//! certificate from the Secret, and a client certificate signed by the Secret's authority
+//! required, as ZooKeeper requires it.
+
+#![forbid(unsafe_code)]
+
+use std::sync::Arc;
+
+use rustls::RootCertStore;
+use rustls::server::WebPkiClientVerifier;
+
+use super::Pair;
+
+/// The server configuration for connections answered with `pair`.
+pub fn config(pair: &Pair) -> Result<Arc<rustls::ServerConfig>, String> {
+    let provider = Arc::new(super::provider());
+    let mut roots = RootCertStore::empty();
+    for ca in &pair.ca {
+        roots
+            .add(ca.clone())
+            .map_err(|err| format!("{}: {err}", pair.dir.join(super::pair::CA).display()))?;
+    }
+    let clients = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map_err(|err| format!("{}: {err}", pair.dir.display()))?;
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|err| err.to_string())?
+        .with_client_cert_verifier(clients)
+        .with_single_cert(pair.chain.clone(), pair.key.clone_key())
+        .map_err(|err| format!("{}: {err}", pair.dir.display()))?;
+    Ok(Arc::new(config))
+}

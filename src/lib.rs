@@ -30,6 +30,7 @@ pub mod empty_disk;
 pub mod membership;
 pub mod pid1;
 pub mod probe;
+pub mod renew;
 pub mod start;
 pub mod tls;
 #[cfg(test)]

@@ -14,7 +14,7 @@ use clap::ArgMatches;
 
 use crate::cli::error::{self, Error, Result};
 use crate::cli::{output, quote};
-use crate::{diagnose, membership, pid1, probe, start};
+use crate::{diagnose, membership, pid1, probe, renew, start};
 
 /// One command of zkpod.
 pub struct Applet {
@@ -91,6 +91,14 @@ pub const APPLETS: &[Applet] = &[
         pid1: false,
         command: membership::leave::command,
         run: membership::leave::run,
+    },
+    Applet {
+        name: "renew",
+        link: None,
+        about: "take up a renewed certificate in --tls_dir while the server runs (start-zookeeper runs it)",
+        pid1: false,
+        command: renew::command,
+        run: renew::run,
     },
     Applet {
         name: "diagnose",

@@ -7,7 +7,7 @@ pub mod signals;
 pub mod spawn;
 
 use std::ffi::OsString;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::{Arg, ArgAction, ArgMatches, Command, value_parser};
 use nix::errno::Errno;
@@ -40,6 +40,15 @@ pub fn command() -> Command {
                     "After the first TERM, KILL the command if it still runs after this many \
                      seconds (decimals allowed). Off by default: the kubelet's \
                      terminationGracePeriodSeconds rules.",
+                ),
+        )
+        .arg(
+            Arg::new("restart_on_hup")
+                .long("restart_on_hup")
+                .action(ArgAction::SetTrue)
+                .help(
+                    "A HUP restarts COMMAND in place instead of being passed on: TERM (and \
+                     after --grace KILL), wait for its end, start it again.",
                 ),
         )
         .arg(
@@ -83,6 +92,7 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
         args: command.collect(),
         user,
         grace,
+        restart_on_hup: matches.get_flag("restart_on_hup"),
     };
     supervise(child)
 }
@@ -110,19 +120,37 @@ pub fn supervise(child: Child) -> Result<u8> {
         }
     }
 
-    let pid = spawn::spawn(&child)?;
+    let mut pid = spawn::spawn(&child)?;
     crate::debug!("started {:?} as pid {pid}", child.program);
     for signo in early {
         forward(pid, signo);
     }
     // From here on nothing may end PID 1 but the child's end.
-    Ok(wait_for(pid, &signals, child.grace))
+    loop {
+        match wait_for(pid, &signals, &child) {
+            Ended::Exited(status) => return Ok(status),
+            Ended::Restart => {
+                pid = spawn::spawn(&child)?;
+                crate::info!("restarted {:?} as pid {pid}", child.program);
+            }
+        }
+    }
 }
 
-/// Wait for signals; pass them on, reap zombies, until the child is gone. Returns the exit
-/// status: the child's, or 128 + the signal that killed it.
-fn wait_for(child: Pid, signals: &Signals, grace: Option<Duration>) -> u8 {
+/// How a child's run ended.
+enum Ended {
+    /// By itself or by a signal passed on: PID 1 exits with this status.
+    Exited(u8),
+    /// Stopped for a restart (`restart_on_hup`).
+    Restart,
+}
+
+/// Wait for signals; pass them on, reap zombies, until the child is gone.
+fn wait_for(child: Pid, signals: &Signals, how: &Child) -> Ended {
+    let grace = how.grace;
     let mut kill_at: Option<Instant> = None;
+    // A HUP asked for a restart, and no TERM or INT came since.
+    let mut restarting = false;
     loop {
         // Asleep in the kernel until a signal comes (or the grace period ends).
         let left = kill_at.map(|at| at.saturating_duration_since(Instant::now()));
@@ -136,6 +164,20 @@ fn wait_for(child: Pid, signals: &Signals, grace: Option<Duration>) -> u8 {
             if signo == Signal::SIGCHLD as i32 {
                 continue;
             }
+            if signo == Signal::SIGHUP as i32 && how.restart_on_hup {
+                if !restarting {
+                    crate::info!("HUP: restarting pid {child}");
+                    restarting = true;
+                    forward(child, Signal::SIGTERM as i32);
+                    if let Some(grace) = grace {
+                        kill_at = Some(Instant::now() + grace);
+                    }
+                }
+                continue;
+            }
+            if signo == Signal::SIGTERM as i32 || signo == Signal::SIGINT as i32 {
+                restarting = false;
+            }
             forward(child, signo);
             if signo == Signal::SIGTERM as i32
                 && kill_at.is_none()
@@ -146,7 +188,10 @@ fn wait_for(child: Pid, signals: &Signals, grace: Option<Duration>) -> u8 {
         }
         // Signals of several children merge into one SIGCHLD: reap until none is left.
         if let Some(status) = reap(Some(child)) {
-            return status;
+            return match restarting {
+                true => Ended::Restart,
+                false => Ended::Exited(status),
+            };
         }
     }
 }

@@ -26,6 +26,8 @@ pub struct Child {
     pub user: Option<Credentials>,
     /// After the first TERM, KILL the child if it is still running this much later.
     pub grace: Option<Duration>,
+    /// A HUP restarts the child (TERM, wait, start again) instead of being passed on.
+    pub restart_on_hup: bool,
 }
 
 /// The steps in the child that can fail, as sent through the pipe.

@@ -96,7 +96,10 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
     // Operators read the configuration in `kubectl logs`, as the original script printed it.
     eprint!("{}", plan.files.zoo_cfg.contents);
     if settings.ensemble.dynamic && own_server {
-        spawn_join(matches);
+        spawn_beside("join", matches);
+    }
+    if settings.tls.is_some() && own_server {
+        spawn_beside("renew", matches);
     }
     crate::info!("starting {}", plan.command_line());
     let user = settings
@@ -114,27 +117,26 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
     )
 }
 
-/// Start `zkpod join` with this command's flags, beside the server: it waits for the server
-/// to sync, then has the ensemble add it if it is no member yet. It is a process of its own
-/// (PID 1 keeps none of its memory) and ends with PID 1 (parent-death signal).
+/// Start `zkpod COMMAND` with this command's flags, beside the server: `join` waits for the
+/// server to sync, then has the ensemble add it if it is no member yet; `renew` takes up
+/// renewed certificates. Each is a process of its own (PID 1 keeps none of its memory) and
+/// ends with PID 1 (parent-death signal).
 #[allow(unsafe_code)] // pre_exec
-fn spawn_join(matches: &ArgMatches) {
+fn spawn_beside(command: &str, matches: &ArgMatches) {
     use std::os::unix::process::CommandExt as _;
     let exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
-    let mut join = std::process::Command::new(exe);
-    join.arg("join").args(flags::given_flags(matches));
+    let mut beside = std::process::Command::new(exe);
+    beside.arg(command).args(flags::given_flags(matches));
     // SAFETY: prctl is async-signal-safe; nothing else runs in the child before exec.
     unsafe {
-        join.pre_exec(|| {
+        beside.pre_exec(|| {
             nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)
                 .map_err(std::io::Error::from)
         });
     }
-    match join.spawn() {
-        Ok(child) => crate::debug!("zkpod join runs as process {}", child.id()),
-        Err(err) => crate::warn!(
-            "cannot start zkpod join ({err}): if this server is no member, run it by hand"
-        ),
+    match beside.spawn() {
+        Ok(child) => crate::debug!("zkpod {command} runs as process {}", child.id()),
+        Err(err) => crate::warn!("cannot start zkpod {command} ({err}): run it by hand"),
     }
 }
 
@@ -149,6 +151,9 @@ fn become_supervisor(child: Child, user: Option<&str>, vars: &[(&str, PathBuf)])
     if let Some(grace) = child.grace {
         args.push("--grace".into());
         args.push(grace.as_secs_f64().to_string().into());
+    }
+    if child.restart_on_hup {
+        args.push("--restart_on_hup".into());
     }
     if let Some(user) = user {
         args.push("--user".into());

@@ -173,6 +173,9 @@ pub fn plan(
             args,
             user: None,
             grace: settings.launch.grace,
+            // The server restarts in place to take a renewed certificate (`renew`), and for
+            // an operator's `kill -HUP 1`.
+            restart_on_hup: settings.launch.command.is_empty(),
         },
         guard,
         unguarded_empty_start: empty_voter.is_some() && unsafe_start_empty,
@@ -326,7 +329,7 @@ mod tests {
                 domain: "zk-hs".into(),
             })
         })?;
-        plan(&settings, &identity, &Servers::Flags)
+        plan(&settings, &identity, &Servers::Flags, None)
     }
 
     #[test]

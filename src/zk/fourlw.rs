@@ -464,10 +464,12 @@ mod tests {
         let v4 = Address {
             host: "127.0.0.1".into(),
             port: 2181,
+            tls: Tls::none(),
         };
         let v6 = Address {
             host: "::1".into(),
             port: 2181,
+            tls: Tls::none(),
         };
         assert_eq!(
             (v4.to_string(), v6.to_string()),

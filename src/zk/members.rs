@@ -53,9 +53,20 @@ impl Server {
     }
 
     /// Its client port, from `;host:port` or `;port`.
+    /// The client port others reach this server on. A client address on loopback (TLS in
+    /// dynamic membership keeps its plaintext port there) is no such port: None.
     pub fn client_port(&self) -> Option<u16> {
-        let client = self.spec.split_once(';')?.1;
-        client.rsplit(':').next()?.trim().parse().ok()
+        let client = self.spec.split_once(';')?.1.trim();
+        let (address, port) = client.rsplit_once(':').unwrap_or(("", client));
+        let address = address.trim_start_matches('[').trim_end_matches(']');
+        let loopback = address == "localhost"
+            || address
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        match loopback {
+            true => None,
+            false => port.trim().parse().ok(),
+        }
     }
 }
 

@@ -305,6 +305,15 @@ fn an_ensemble_over_tls() {
     assert!(bare.status.success(), "{}", stderr(&bare));
 }
 
+/// Sets its flag when dropped.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// The JVMs of every pod, sampled until `stop`: per pod the distinct java pids seen, and the
 /// most pods seen without a JVM at once.
 fn watch_jvms(set: &StatefulSet, stop: &AtomicBool) -> (Vec<Vec<u32>>, usize) {
@@ -377,6 +386,8 @@ print(longest)
     let jvms = Arc::new(Mutex::new(None));
     std::thread::scope(|scope| {
         let watcher = scope.spawn(|| watch_jvms(&set, &stop));
+        // The watcher stops also when an assertion below fails.
+        let _stop = StopOnDrop(&stop);
         std::thread::sleep(Duration::from_secs(5));
         // The kubelet updates the Secret in every pod at about the same time.
         let renewed = certs.ca.issue(&[&format!("*.{DOMAIN}")], 10);

@@ -169,9 +169,13 @@ pub fn main(args: Vec<OsString>) -> u8 {
 
 /// Parse `args` with the applet's definition, run it, report.
 fn run(applet: &Applet, args: Vec<OsString>) -> u8 {
-    if applet.pid1
-        && let Err(err) = pid1::signals::block()
-    {
+    // The others take signals as any program does, also when started by one that blocked
+    // them (start-zookeeper starts `join` and `renew`, which end with it on a TERM).
+    let signals = match applet.pid1 {
+        true => pid1::signals::block(),
+        false => pid1::signals::unblock(),
+    };
+    if let Err(err) = signals {
         return finish(&applet.display_name(), Err(err));
     }
     let result = parse(applet, args).and_then(|matches| match matches {

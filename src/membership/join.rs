@@ -120,8 +120,8 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
             Some(id),
             pod.settings.ports.client,
         ));
-        let added = Session::open(&addresses, pod.password.expose(), session::TIMEOUT)
-            .and_then(|session| session.reconfig(std::slice::from_ref(&line), &[]));
+        let added = Session::open(&addresses, &pod.tls, pod.password.expose(), session::TIMEOUT)
+            .and_then(|mut session| session.reconfig(std::slice::from_ref(&line), &[]));
         match added {
             Ok(after) if after.get(id).is_some() => {
                 crate::info!(

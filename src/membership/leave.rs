@@ -85,7 +85,7 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
     // (removing the leader ends its sessions).
     let mut asked = false;
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        let attempt = Session::open(&addresses, pod.password.expose(), left).and_then(|session| {
+        let attempt = Session::open(&addresses, &pod.tls, pod.password.expose(), left).and_then(|mut session| {
             // The membership now: others may be leaving at the same time.
             let config = session.config()?;
             let Some(me) = config.get(id) else {

@@ -50,6 +50,12 @@ pub fn block() -> Result<()> {
     Ok(())
 }
 
+/// Unblock every signal: for commands a supervisor starts, which inherit its blocked signals.
+pub fn unblock() -> Result<()> {
+    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
+        .map_err(|err| Error::failed(format!("cannot unblock signals: {err}")))
+}
+
 /// The blocked signals, readable from a file descriptor.
 pub struct Signals {
     fd: SignalFd,

@@ -201,7 +201,10 @@ fn remove(config: &Config, id: u32, settings: &Settings) -> std::result::Result<
         .as_ref()
         .ok_or_else(|| SessionError::Other("no super user password".into()))?;
     let addresses = client_addresses(config, Some(id), settings.ports.client);
-    let session = Session::open(&addresses, password.expose(), session::TIMEOUT)?;
+    let tls = settings
+        .client_tls()
+        .map_err(|err| SessionError::Other(err.to_string()))?;
+    let mut session = Session::open(&addresses, &tls, password.expose(), session::TIMEOUT)?;
     let after = session.reconfig(&[], &[id])?;
     crate::info!(
         "server {id} removed (version {:x})",

@@ -176,13 +176,14 @@ pub fn ask_bytes(
 }
 
 /// A connection to a server's client port, in the clear or over TLS.
-enum Connection {
+pub enum Connection {
     Plain(TcpStream),
     Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
 }
 
 impl Connection {
-    fn socket(&self) -> &TcpStream {
+    /// The TCP connection underneath, for its timeouts.
+    pub fn socket(&self) -> &TcpStream {
         match self {
             Connection::Plain(socket) => socket,
             Connection::Tls(stream) => &stream.sock,
@@ -217,7 +218,7 @@ impl Write for Connection {
 
 /// Connect to `server` by the first of its addresses that takes the connection, before
 /// `deadline`; over TLS, the handshake is done (and the server's certificate checked) too.
-fn connect(
+pub fn connect(
     server: &Address,
     timeout: Duration,
     deadline: Instant,

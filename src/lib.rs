@@ -32,7 +32,7 @@ pub mod pid1;
 pub mod probe;
 pub mod renew;
 pub mod start;
-pub mod tls;
 #[cfg(test)]
 mod testing;
+pub mod tls;
 pub mod zk;

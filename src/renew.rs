@@ -156,7 +156,13 @@ fn take_up(settings: &Settings, identity: &Identity, leaf: &[u8], tls: &Tls) {
     let asked_since = Instant::now();
     let mut next_log = Instant::now();
     loop {
-        match turn(settings, identity, leaf, tls, asked_since.elapsed() > LOWER_WAIT) {
+        match turn(
+            settings,
+            identity,
+            leaf,
+            tls,
+            asked_since.elapsed() > LOWER_WAIT,
+        ) {
             Ok(()) => break,
             Err(why) if Instant::now() >= next_log => {
                 crate::info!("the client port keeps the old certificate until a restart: {why}");
@@ -200,7 +206,13 @@ fn turn(
         Some(config) => config
             .servers
             .iter()
-            .map(|s| (s.id, s.host().to_owned(), s.role() == members::Role::Observer))
+            .map(|s| {
+                (
+                    s.id,
+                    s.host().to_owned(),
+                    s.role() == members::Role::Observer,
+                )
+            })
             .collect(),
         None => identity
             .members
@@ -230,13 +242,13 @@ fn turn(
             .filter_map(|ask| ask.join().ok())
             .collect::<Vec<_>>()
     });
-    if let Some((_, host, ..)) = answers.iter().find(|(_, _, observer, serves, _)| !observer && !serves)
+    if let Some((_, host, ..)) = answers
+        .iter()
+        .find(|(_, _, observer, serves, _)| !observer && !serves)
     {
         return Err(format!("{host} does not serve"));
     }
-    if !waited_enough
-        && let Some((_, host, ..)) = answers.iter().find(|(.., renewed)| !renewed)
-    {
+    if !waited_enough && let Some((_, host, ..)) = answers.iter().find(|(.., renewed)| !renewed) {
         return Err(format!("{host} goes first and does not present it yet"));
     }
     Ok(())
@@ -246,7 +258,9 @@ fn turn(
 fn presents_within(server: &Address, leaf: &[u8], time: Duration) -> bool {
     let until = Instant::now() + time;
     loop {
-        if fourlw::certificate(server, ASK_TIMEOUT).is_ok_and(|presented| presented.as_slice() == leaf) {
+        if fourlw::certificate(server, ASK_TIMEOUT)
+            .is_ok_and(|presented| presented.as_slice() == leaf)
+        {
             return true;
         }
         if Instant::now() >= until {

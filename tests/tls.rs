@@ -132,13 +132,22 @@ fn presents(set: &StatefulSet, certs: &Certs, i: usize, port: u16, pair: &Pair) 
 }
 
 /// A kazoo client with TLS from the cluster network.
-fn kazoo_tls(set: &StatefulSet, certs: &Certs, hosts: &str, script: &str) -> Result<String, String> {
+fn kazoo_tls(
+    set: &StatefulSet,
+    certs: &Certs,
+    hosts: &str,
+    script: &str,
+) -> Result<String, String> {
     let program = kazoo_program(script).replace(
         "zk = KazooClient(hosts=sys.argv[1], timeout=10,",
         "zk = KazooClient(hosts=sys.argv[1], timeout=10, use_ssl=True, \
          certfile=sys.argv[2], keyfile=sys.argv[3], ca=sys.argv[4],",
     );
-    let (cert, key, ca) = (certs.file("client.crt"), certs.file("client.key"), certs.file("ca.crt"));
+    let (cert, key, ca) = (
+        certs.file("client.crt"),
+        certs.file("client.key"),
+        certs.file("ca.crt"),
+    );
     let out = run(
         &mut set.in_network(&[PYTHON, "-c", &program, hosts, &cert, &key, &ca]),
         MINUTE,
@@ -155,7 +164,11 @@ fn listening(set: &StatefulSet, i: usize) -> Vec<u16> {
     let mut ports: Vec<u16> = stdout(&out)
         .lines()
         .filter_map(|line| line.split_whitespace().nth(3))
-        .filter(|local| !local.starts_with("127.") && !local.starts_with("[::1]"))
+        .filter(|local| {
+            !["127.", "[::1]", "[::ffff:127."]
+                .iter()
+                .any(|loopback| local.starts_with(loopback))
+        })
         .filter_map(|local| local.rsplit(':').next()?.parse().ok())
         .collect();
     ports.sort();
@@ -221,7 +234,15 @@ fn an_ensemble_over_tls() {
     assert_eq!(read.unwrap(), "kept\n");
 
     // The client port presents the pods' certificate and answers four-letter words over TLS.
-    let answer = tls_ask(&set, &certs, Asker::Client, &set.pods[0].ip, 2181, Some("ruok")).unwrap();
+    let answer = tls_ask(
+        &set,
+        &certs,
+        Asker::Client,
+        &set.pods[0].ip,
+        2181,
+        Some("ruok"),
+    )
+    .unwrap();
     assert!(answer.ends_with("imok\n"), "{answer}");
     assert!(presents(&set, &certs, 0, 2181, &certs.pods));
 
@@ -250,10 +271,30 @@ fn an_ensemble_over_tls() {
     assert!(!plaintext.status.success(), "a plaintext client connected");
 
     // Without a client certificate the client port and the election port refuse.
-    let no_cert = tls_ask(&set, &certs, Asker::Anonymous, &set.pods[0].ip, 2181, Some("ruok"));
-    assert!(!no_cert.as_deref().unwrap_or("").contains("imok"), "{no_cert:?}");
-    let election = tls_ask(&set, &certs, Asker::Anonymous, &set.pods[1].ip, 3888, Some("ruok"));
-    assert!(election.is_err(), "the election port took a peer without a certificate");
+    let no_cert = tls_ask(
+        &set,
+        &certs,
+        Asker::Anonymous,
+        &set.pods[0].ip,
+        2181,
+        Some("ruok"),
+    );
+    assert!(
+        !no_cert.as_deref().unwrap_or("").contains("imok"),
+        "{no_cert:?}"
+    );
+    let election = tls_ask(
+        &set,
+        &certs,
+        Asker::Anonymous,
+        &set.pods[1].ip,
+        3888,
+        Some("ruok"),
+    );
+    assert!(
+        election.is_err(),
+        "the election port took a peer without a certificate"
+    );
     // To another pod, with its certificate, it presents the pods' certificate (mutual TLS).
     assert!(presents(&set, &certs, 1, 3888, &certs.pods));
 
@@ -262,7 +303,10 @@ fn an_ensemble_over_tls() {
     for i in 0..3 {
         let ports = listening(&set, i);
         let expected: &[&[u16]] = &[&[2181, 3888], &[2181, 2888, 3888]];
-        assert!(expected.contains(&ports.as_slice()), "zk-{i} listens on {ports:?}");
+        assert!(
+            expected.contains(&ports.as_slice()),
+            "zk-{i} listens on {ports:?}"
+        );
     }
 
     // zkpod's own commands, with the variable from the container's env: the probes, the
@@ -273,7 +317,11 @@ fn an_ensemble_over_tls() {
     }
     let metrics = set.command_path("zookeeper-metrics");
     let prometheus = set.exec(0, &[&metrics, "--format", "prometheus"], MINUTE);
-    assert!(stdout(&prometheus).contains("zk_up 1\n"), "{}", stderr(&prometheus));
+    assert!(
+        stdout(&prometheus).contains("zk_up 1\n"),
+        "{}",
+        stderr(&prometheus)
+    );
     let mut promtool = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
@@ -291,10 +339,23 @@ fn an_ensemble_over_tls() {
     let checked = promtool.wait_with_output().unwrap();
     assert!(checked.status.success(), "{}", stdout(&checked));
     let json = set.exec(0, &[&metrics, "--format", "json"], MINUTE);
-    assert!(stdout(&json).contains("\"zk_server_state\""), "{}", stderr(&json));
+    assert!(
+        stdout(&json).contains("\"zk_server_state\""),
+        "{}",
+        stderr(&json)
+    );
     let diagnose = set.exec(0, &set.zkpod_args("diagnose", &[]), MINUTE);
-    assert!(diagnose.status.success(), "{}{}", stdout(&diagnose), stderr(&diagnose));
-    assert!(stdout(&diagnose).contains("verdict: healthy"), "{}", stdout(&diagnose));
+    assert!(
+        diagnose.status.success(),
+        "{}{}",
+        stdout(&diagnose),
+        stderr(&diagnose)
+    );
+    assert!(
+        stdout(&diagnose).contains("verdict: healthy"),
+        "{}",
+        stdout(&diagnose)
+    );
 
     // Without the variable in the probe's environment, the probe finds the directory the
     // pod's server runs with.
@@ -314,11 +375,12 @@ impl Drop for StopOnDrop<'_> {
     }
 }
 
-/// The JVMs of every pod, sampled until `stop`: per pod the distinct java pids seen, and the
-/// most pods seen without a JVM at once.
-fn watch_jvms(set: &StatefulSet, stop: &AtomicBool) -> (Vec<Vec<u32>>, usize) {
+/// The JVMs of every pod, sampled until `stop`: per pod the java pids seen with when each
+/// was first seen, and the most pods seen without a JVM at once. A server that restarts takes
+/// seconds to serve again: two pods down together show as restarts close in time.
+fn watch_jvms(set: &StatefulSet, stop: &AtomicBool) -> (Vec<Vec<(u32, Instant)>>, usize) {
     let pid1s: Vec<u32> = (0..set.pods.len()).map(|i| set.pid1(i)).collect();
-    let mut seen: Vec<Vec<u32>> = vec![Vec::new(); pid1s.len()];
+    let mut seen: Vec<Vec<(u32, Instant)>> = vec![Vec::new(); pid1s.len()];
     let mut most_down = 0;
     while !stop.load(Ordering::Relaxed) {
         let mut down = 0;
@@ -327,7 +389,9 @@ fn watch_jvms(set: &StatefulSet, stop: &AtomicBool) -> (Vec<Vec<u32>>, usize) {
                 fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "java")
             });
             match java {
-                Some(pid) if !seen[i].contains(&pid) => seen[i].push(pid),
+                Some(pid) if !seen[i].iter().any(|(p, _)| *p == pid) => {
+                    seen[i].push((pid, Instant::now()))
+                }
                 Some(_) => {}
                 None => down += 1,
             }
@@ -351,7 +415,8 @@ fn a_renewed_pair_is_taken_up_without_losing_the_quorum() {
         .collect::<Vec<_>>()
         .join(",");
 
-    // A writer, with TLS throughout, that records the longest time between two writes.
+    // A writer, with TLS throughout, that records the longest time between two writes (a
+    // write that fails while its server restarts is tried again).
     let writer = r#"
 import time
 zk.ensure_path('/renewal')
@@ -359,7 +424,11 @@ last = time.monotonic()
 longest = 0.0
 end = last + float(sys.argv[5])
 while time.monotonic() < end:
-    zk.set('/renewal', str(time.time()).encode())
+    try:
+        zk.set('/renewal', str(time.time()).encode())
+    except Exception:
+        time.sleep(0.05)
+        continue
     now = time.monotonic()
     longest = max(longest, now - last)
     last = now
@@ -367,7 +436,11 @@ while time.monotonic() < end:
 print(longest)
 "#;
     let write_for = 90;
-    let (cert, key, ca) = (certs.file("client.crt"), certs.file("client.key"), certs.file("ca.crt"));
+    let (cert, key, ca) = (
+        certs.file("client.crt"),
+        certs.file("client.key"),
+        certs.file("ca.crt"),
+    );
     let program = kazoo_program(writer).replace(
         "zk = KazooClient(hosts=sys.argv[1], timeout=10,",
         "zk = KazooClient(hosts=sys.argv[1], timeout=10, use_ssl=True, \
@@ -375,7 +448,16 @@ print(longest)
     );
     let write_for_text = write_for.to_string();
     let mut writing = set
-        .in_network(&[PYTHON, "-c", &program, &hosts, &cert, &key, &ca, &write_for_text])
+        .in_network(&[
+            PYTHON,
+            "-c",
+            &program,
+            &hosts,
+            &cert,
+            &key,
+            &ca,
+            &write_for_text,
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -425,7 +507,8 @@ print(longest)
             certs.project(&set, i, &broken);
         }
         assert!(
-            wait_until(MINUTE, || (0..3).all(|i| set.logs(i).contains("is ignored"))),
+            wait_until(MINUTE, || (0..3)
+                .all(|i| set.logs(i).contains("is ignored"))),
             "{}",
             set.logs(0)
         );
@@ -441,6 +524,20 @@ print(longest)
     assert!(most_down <= 1, "{most_down} JVMs were down at once");
     for (i, pids) in seen.iter().enumerate() {
         assert!(pids.len() <= 2, "zk-{i} ran JVMs {pids:?}");
+    }
+    // Restarts (JVMs after each pod's first) one after the other: none within 1.5 s of
+    // another pod's, less than a restarted server takes to serve again.
+    let mut restarts: Vec<Instant> = seen
+        .iter()
+        .flat_map(|pids| pids.iter().skip(1).map(|(_, at)| *at))
+        .collect();
+    restarts.sort();
+    for pair in restarts.windows(2) {
+        let apart = pair[1] - pair[0];
+        assert!(
+            apart > Duration::from_millis(1500),
+            "two restarts {apart:?} apart"
+        );
     }
     let status = writing.wait().unwrap();
     let (out, err) = drained.finish();
@@ -465,9 +562,21 @@ fn broken_pairs_are_refused_before_anything_starts() {
     };
     let cases: [(&str, Pair, &str); 5] = [
         ("good", good.clone(), ""),
-        ("mismatched", mismatched, "is not the key of the certificate"),
-        ("unchained", stranger.issue(&[&wildcard], 10), "not signed by the authority"),
-        ("misnamed", ca.issue(&["*.other.default.svc.cluster.local"], 10), "does not name"),
+        (
+            "mismatched",
+            mismatched,
+            "is not the key of the certificate",
+        ),
+        (
+            "unchained",
+            stranger.issue(&[&wildcard], 10),
+            "not signed by the authority",
+        ),
+        (
+            "misnamed",
+            ca.issue(&["*.other.default.svc.cluster.local"], 10),
+            "does not name",
+        ),
         ("expired", ca.issue(&[&wildcard], -1), "expired"),
     ];
     for (name, pair, why) in cases {
@@ -491,8 +600,100 @@ fn broken_pairs_are_refused_before_anything_starts() {
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(1), "{name}: {err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{name}: {err}");
-        assert!(err.contains("--tls_dir") && err.contains(why), "{name}: {err}");
+        assert!(
+            err.contains("--tls_dir") && err.contains(why),
+            "{name}: {err}"
+        );
         assert!(!conf.exists(), "{name}: something was written");
     }
     fs::remove_dir_all(&root).unwrap();
+}
+
+/// The voters of the ensemble as a TLS client reads them through `host` (/zookeeper/config).
+fn participants(set: &StatefulSet, certs: &Certs, host: &str) -> Vec<u32> {
+    let script = "data, _ = zk.get('/zookeeper/config')\nprint(data.decode())";
+    let text = kazoo_tls(set, certs, host, script).unwrap_or_default();
+    text.lines()
+        .filter(|line| line.contains(":participant"))
+        .filter_map(|line| {
+            line.split_once('=')?
+                .0
+                .strip_prefix("server.")?
+                .parse()
+                .ok()
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "needs root and namespaces"]
+fn dynamic_membership_over_tls() {
+    require_root_and_namespaces();
+    let _one = one_ensemble_at_a_time();
+    let mut set = create(4, &tls_flags());
+    set.env = vec![
+        ("ZK_MEMBERSHIP".into(), "dynamic".into()),
+        ("ZK_SUPER_PASSWORD".into(), "s3cret-for-tests".into()),
+        ("ZK_TLS_DIR".into(), SECRET.into()),
+    ];
+    let certs = Certs::new(&set.root);
+    for i in 0..4 {
+        certs.project(&set, i, &certs.pods);
+    }
+    for i in 0..3 {
+        set.start(i);
+    }
+    for i in 0..3 {
+        set.wait_ready(i, true, 2 * MINUTE);
+    }
+    let zk0 = format!("{}:2181", set.pods[0].ip);
+    assert_eq!(participants(&set, &certs, &zk0), [1, 2, 3]);
+    // The plaintext client port reconfiguration needs listens on loopback only.
+    let cfg = stdout(&set.exec(
+        0,
+        &["sh", "-c", "cat /var/lib/zookeeper/data/zoo.cfg*"],
+        MINUTE,
+    ));
+    assert!(cfg.contains(";127.0.0.1:12181"), "{cfg}");
+    for i in 0..3 {
+        let ports = listening(&set, i);
+        assert!(
+            !ports.contains(&12181),
+            "zk-{i} listens on {ports:?}: {}",
+            stdout(&set.exec(i, &["ss", "-ltnp"], MINUTE))
+        );
+    }
+
+    // A fourth pod joins by itself (zkpod join, over TLS) and becomes ready as a member.
+    set.start(3);
+    set.wait_ready(3, true, 2 * MINUTE);
+    assert!(
+        wait_until(MINUTE, || participants(&set, &certs, &zk0) == [1, 2, 3, 4]),
+        "{:?}\n{}",
+        participants(&set, &certs, &zk0),
+        set.logs(3)
+    );
+    kazoo_tls(&set, &certs, &zk0, "zk.create('/joined', b'yes')").unwrap();
+
+    // And leaves (its preStop hook), over TLS.
+    let left = set.exec(
+        3,
+        &set.zkpod_args("leave", &["--timeout", "60"]),
+        2 * MINUTE,
+    );
+    assert!(left.status.success(), "{}", stderr(&left));
+    assert!(
+        stderr(&left).contains("server 4 left the ensemble"),
+        "{}",
+        stderr(&left)
+    );
+    assert_eq!(participants(&set, &certs, &zk0), [1, 2, 3]);
+    let zk1 = format!("{}:2181", set.pods[1].ip);
+    let read = kazoo_tls(
+        &set,
+        &certs,
+        &zk1,
+        "zk.sync('/joined')\nprint(zk.get('/joined')[0].decode())",
+    );
+    assert_eq!(read.unwrap(), "yes\n");
 }

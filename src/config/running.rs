@@ -64,6 +64,8 @@ const WRITTEN: &[&str] = &[
 pub struct Running {
     /// The zoo.cfg the server was started with.
     pub zoo_cfg: PathBuf,
+    /// With TLS: the key store and trust store the server reads (its copies of the pair).
+    pub tls_stores: Option<(PathBuf, PathBuf)>,
     vars: BTreeMap<&'static str, String>,
 }
 
@@ -112,6 +114,7 @@ impl Running {
         let mut running = Running {
             zoo_cfg: zoo_cfg.to_owned(),
             vars: BTreeMap::new(),
+            tls_stores: None,
         };
         let keys: BTreeMap<&str, &str> = properties(text).collect();
         // The configuration directory leads java's class path (zoo.cfg itself is on the data
@@ -125,6 +128,12 @@ impl Running {
             _ => zoo_cfg.parent().unwrap_or(Path::new("/")),
         };
         running.set("ZK_CONF_DIR", conf_dir.to_string_lossy());
+        if let (Some(keys), Some(trust)) = (
+            keys.get("ssl.keyStore.location"),
+            keys.get("ssl.trustStore.location"),
+        ) {
+            running.tls_stores = Some((PathBuf::from(keys), PathBuf::from(trust)));
+        }
         for (key, var) in KEYS {
             if let Some(value) = keys.get(key) {
                 running.set(var, *value);

@@ -221,13 +221,16 @@ fn set<T>(field: Option<T>) -> T {
 }
 
 impl Settings {
-    /// How zkpod's commands connect to the servers: with the pair in `--tls_dir`, else in the
-    /// clear.
+    /// How zkpod's commands connect to the servers: with TLS as this pod's server has it (see
+    /// `Tls::installed_or_dir`), else in the clear.
     pub fn client_tls(&self) -> Result<crate::tls::Tls> {
         match &self.tls {
             None => Ok(crate::tls::Tls::none()),
-            Some(tls) => crate::tls::Tls::from_dir(&tls.dir)
-                .map_err(|why| Error::failed(format!("--tls_dir: {why}"))),
+            Some(tls) => crate::tls::Tls::installed_or_dir(
+                Some((&tls.key_store, &tls.trust_store)),
+                &tls.dir,
+            )
+            .map_err(|why| Error::failed(format!("--tls_dir: {why}"))),
         }
     }
 

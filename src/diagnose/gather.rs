@@ -415,7 +415,13 @@ mod tests {
             host: "127.0.0.1".into(),
             observer: false,
         };
-        let found = ask(&member, false, &settings, &Tls::none(), Duration::from_secs(2));
+        let found = ask(
+            &member,
+            false,
+            &settings,
+            &Tls::none(),
+            Duration::from_secs(2),
+        );
         let ruok = found.ruok.expect("an answer to ruok");
         let mode = found.mode.expect("an answer to srvr");
         for shown in [&ruok, &mode] {

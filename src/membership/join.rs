@@ -16,9 +16,9 @@ use crate::config::render::server_line;
 use crate::config::running::Running;
 use crate::config::secret::Secret;
 use crate::config::settings::Settings;
+use crate::tls::Tls;
 use crate::zk::fourlw::Address;
 use crate::zk::members::{self, Config, client_addresses};
-use crate::tls::Tls;
 use crate::zk::session::{self, Session, SessionError};
 
 const POLL: Duration = Duration::from_secs(1);
@@ -120,8 +120,13 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
             Some(id),
             pod.settings.ports.client,
         ));
-        let added = Session::open(&addresses, &pod.tls, pod.password.expose(), session::TIMEOUT)
-            .and_then(|mut session| session.reconfig(std::slice::from_ref(&line), &[]));
+        let added = Session::open(
+            &addresses,
+            &pod.tls,
+            pod.password.expose(),
+            session::TIMEOUT,
+        )
+        .and_then(|mut session| session.reconfig(std::slice::from_ref(&line), &[]));
         match added {
             Ok(after) if after.get(id).is_some() => {
                 crate::info!(

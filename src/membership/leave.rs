@@ -13,9 +13,9 @@ use super::join::Pod;
 use crate::cli::error::{Error, Result};
 use crate::cli::values::{Origin, Value};
 use crate::config::flags;
+use crate::tls::Tls;
 use crate::zk::fourlw::{self, Address};
 use crate::zk::members::{Config, Role, client_addresses, ensemble_config};
-use crate::tls::Tls;
 use crate::zk::session::{Session, SessionError};
 
 const ASK_TIMEOUT: Duration = fourlw::PEER_TIMEOUT;
@@ -85,20 +85,22 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
     // (removing the leader ends its sessions).
     let mut asked = false;
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        let attempt = Session::open(&addresses, &pod.tls, pod.password.expose(), left).and_then(|mut session| {
-            // The membership now: others may be leaving at the same time.
-            let config = session.config()?;
-            let Some(me) = config.get(id) else {
-                return Ok(Step::NotMember);
-            };
-            if me.role() == Role::Participant
-                && let Some(step) = unsafe_to_remove(&config, id, port, &pod.tls)
-            {
-                return Ok(step);
-            }
-            asked = true;
-            session.reconfig(&[], &[id]).map(Step::Removed)
-        });
+        let attempt = Session::open(&addresses, &pod.tls, pod.password.expose(), left).and_then(
+            |mut session| {
+                // The membership now: others may be leaving at the same time.
+                let config = session.config()?;
+                let Some(me) = config.get(id) else {
+                    return Ok(Step::NotMember);
+                };
+                if me.role() == Role::Participant
+                    && let Some(step) = unsafe_to_remove(&config, id, port, &pod.tls)
+                {
+                    return Ok(step);
+                }
+                asked = true;
+                session.reconfig(&[], &[id]).map(Step::Removed)
+            },
+        );
         if !matches!(attempt, Ok(Step::Short(_))) {
             short_since = None;
         }

@@ -18,9 +18,9 @@ use std::time::Duration;
 use std::path::Path;
 
 use crate::cli::error::{Error, Result};
-use crate::tls::{self, Tls};
 use crate::cli::values::{Origin, Value};
 use crate::config::running::Running;
+use crate::tls::{self, Tls};
 use crate::zk::fourlw::Address;
 
 /// The server and the time allowed, as both commands take them: `--host`, PORT (else
@@ -57,8 +57,12 @@ pub fn target(
         });
     let tls = match tls_dir {
         None => Tls::none(),
-        Some((origin, dir)) => Tls::from_dir(Path::new(&dir))
-            .map_err(|why| Error::usage(format!("{origin}: {why}")))?,
+        Some((origin, dir)) => {
+            let stores = running().and_then(|r| r.tls_stores.as_ref());
+            let stores = stores.map(|(keys, trust)| (keys.as_path(), trust.as_path()));
+            Tls::installed_or_dir(stores, Path::new(&dir))
+                .map_err(|why| Error::usage(format!("{origin}: {why}")))?
+        }
     };
     let mut server = Address::from_args(
         host,

@@ -15,11 +15,11 @@ use crate::config::flags::Given;
 use crate::config::identity::{Identity, Member};
 use crate::config::render::{self, ConfigFiles, File, Servers};
 use crate::config::settings::{Settings, TlsFiles};
-use crate::tls::{Pair, Tls};
-use rustls::pki_types::UnixTime;
 use crate::empty_disk;
 use crate::pid1::Child;
 use crate::pid1::credentials::Credentials;
+use crate::tls::{Pair, Tls};
+use rustls::pki_types::UnixTime;
 
 /// What happens to this server's myid file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -37,8 +37,12 @@ pub fn config(pair: &Pair) -> Result<Arc<rustls::ClientConfig>, String> {
 
 /// The name to check a server's certificate against, for `host` as the caller wrote it.
 pub fn server_name(host: &str) -> Result<ServerName<'static>, String> {
-    ServerName::try_from(host.trim_start_matches('[').trim_end_matches(']').to_owned())
-        .map_err(|_| format!("{host} is not a host name to check a certificate against"))
+    ServerName::try_from(
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned(),
+    )
+    .map_err(|_| format!("{host} is not a host name to check a certificate against"))
 }
 
 /// Is `name` this pod itself?

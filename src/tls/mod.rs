@@ -43,6 +43,22 @@ impl Tls {
         Tls::from_pair(&Pair::read(dir)?)
     }
 
+    /// TLS as this pod's server has it: its copies of the pair (`stores`: key store, trust
+    /// store) when they can be read and are valid now, else the pair in `dir`. The copies hold the
+    /// last pair that passed the checks, where `dir` may hold a renewal the server refused.
+    pub fn installed_or_dir(
+        stores: Option<(&std::path::Path, &std::path::Path)>,
+        dir: &std::path::Path,
+    ) -> Result<Tls, String> {
+        if let Some((key_store, trust_store)) = stores
+            && let Ok(pair) = Pair::read_stores(key_store, trust_store)
+            && pair.check(None, rustls::pki_types::UnixTime::now()).is_ok()
+        {
+            return Tls::from_pair(&pair);
+        }
+        Tls::from_dir(dir)
+    }
+
     /// TLS with `pair`.
     pub fn from_pair(pair: &Pair) -> Result<Tls, String> {
         Ok(Tls {
@@ -73,7 +89,11 @@ impl Tls {
 
 impl std::fmt::Debug for Tls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.config.is_some() { "TLS" } else { "plaintext" })
+        f.write_str(if self.config.is_some() {
+            "TLS"
+        } else {
+            "plaintext"
+        })
     }
 }
 

@@ -43,7 +43,10 @@ impl Pair {
                 .collect::<Result<_, _>>()
                 .map_err(|err| format!("{}: {err}", dir.join(name).display()))?;
             if certs.is_empty() {
-                return Err(format!("{}: no certificate in it", dir.join(name).display()));
+                return Err(format!(
+                    "{}: no certificate in it",
+                    dir.join(name).display()
+                ));
             }
             Ok(certs)
         };
@@ -59,6 +62,36 @@ impl Pair {
             ca: certs(CA, &ca_pem)?,
             chain_pem,
             key_pem,
+            ca_pem,
+        })
+    }
+
+    /// The pair from a server's PEM stores: the key and the chain in `key_store`, the
+    /// authority in `trust_store`.
+    pub fn read_stores(key_store: &Path, trust_store: &Path) -> Result<Pair, String> {
+        let text = |path: &Path| {
+            std::fs::read_to_string(path).map_err(|err| format!("{}: {err}", path.display()))
+        };
+        let store = text(key_store)?;
+        let ca_pem = text(trust_store)?;
+        let certs = |path: &Path, pem: &str| -> Result<Vec<CertificateDer<'static>>, String> {
+            CertificateDer::pem_slice_iter(pem.as_bytes())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|err| format!("{}: {err}", path.display()))
+                .and_then(|certs| match certs.is_empty() {
+                    true => Err(format!("{}: no certificate in it", path.display())),
+                    false => Ok(certs),
+                })
+        };
+        let key = PrivateKeyDer::from_pem_slice(store.as_bytes())
+            .map_err(|err| format!("{}: no private key in it ({err})", key_store.display()))?;
+        Ok(Pair {
+            dir: key_store.parent().unwrap_or(Path::new("/")).to_owned(),
+            chain: certs(key_store, &store)?,
+            key,
+            ca: certs(trust_store, &ca_pem)?,
+            chain_pem: String::new(),
+            key_pem: String::new(),
             ca_pem,
         })
     }
@@ -101,17 +134,15 @@ impl Pair {
                 )
             })?;
 
-        let leaf = EndEntityCert::try_from(self.leaf())
-            .map_err(|err| format!("{}: {err}", file(CERT)))?;
+        let leaf =
+            EndEntityCert::try_from(self.leaf()).map_err(|err| format!("{}: {err}", file(CERT)))?;
         let anchors = self
             .ca
             .iter()
             .map(|ca| webpki::anchor_from_trusted_cert(ca).map(|a| a.to_owned()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|err| format!("{}: {err}", file(CA)))?;
-        let algorithms = super::provider()
-            .signature_verification_algorithms
-            .all;
+        let algorithms = super::provider().signature_verification_algorithms.all;
         for (usage, role) in [
             (KeyUsage::server_auth(), "a server"),
             (KeyUsage::client_auth(), "a client"),

@@ -250,8 +250,14 @@ pub fn connect(
         .map_err(|err| Failure::Io(io::Error::other(err)))?;
     let mut stream = rustls::StreamOwned::new(session, socket);
     while stream.conn.is_handshaking() {
-        stream.sock.set_read_timeout(Some(left()?)).map_err(Failure::Io)?;
-        stream.sock.set_write_timeout(Some(left()?)).map_err(Failure::Io)?;
+        stream
+            .sock
+            .set_read_timeout(Some(left()?))
+            .map_err(Failure::Io)?;
+        stream
+            .sock
+            .set_write_timeout(Some(left()?))
+            .map_err(Failure::Io)?;
         stream
             .conn
             .complete_io(&mut stream.sock)
@@ -266,10 +272,7 @@ pub fn connect(
 }
 
 /// The certificate `server` presents on its TLS client port (DER), after checking it.
-pub fn certificate(
-    server: &Address,
-    timeout: Duration,
-) -> std::result::Result<Vec<u8>, Failure> {
+pub fn certificate(server: &Address, timeout: Duration) -> std::result::Result<Vec<u8>, Failure> {
     let deadline = Instant::now() + timeout;
     match connect(server, timeout, deadline)? {
         Connection::Tls(stream) => stream

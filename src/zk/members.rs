@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::fourlw::{self, Address};
-use crate::tls::Tls;
 use crate::cli::error::{Error, Result};
+use crate::tls::Tls;
 
 /// How long one member may take to answer a four-letter word.
 const ASK_TIMEOUT: Duration = fourlw::PEER_TIMEOUT;

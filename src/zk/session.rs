@@ -55,9 +55,7 @@ impl std::fmt::Display for SessionError {
 /// What a ZooKeeper error code means to zkpod.
 fn error_code(code: i32) -> SessionError {
     match code {
-        RECONFIG_IN_PROGRESS => {
-            SessionError::Busy("another reconfiguration is in progress".into())
-        }
+        RECONFIG_IN_PROGRESS => SessionError::Busy("another reconfiguration is in progress".into()),
         NEW_CONFIG_NO_QUORUM => {
             SessionError::Busy("the new configuration has no quorum of synced servers yet".into())
         }
@@ -122,7 +120,9 @@ struct Reader<'a>(&'a [u8]);
 impl Reader<'_> {
     fn take(&mut self, n: usize) -> Result<&[u8], SessionError> {
         if self.0.len() < n {
-            return Err(SessionError::Other("a reply shorter than its record".into()));
+            return Err(SessionError::Other(
+                "a reply shorter than its record".into(),
+            ));
         }
         let (head, rest) = self.0.split_at(n);
         self.0 = rest;
@@ -130,11 +130,15 @@ impl Reader<'_> {
     }
 
     fn int(&mut self) -> Result<i32, SessionError> {
-        Ok(i32::from_be_bytes(self.take(4)?.try_into().unwrap_or_default()))
+        Ok(i32::from_be_bytes(
+            self.take(4)?.try_into().unwrap_or_default(),
+        ))
     }
 
     fn long(&mut self) -> Result<i64, SessionError> {
-        Ok(i64::from_be_bytes(self.take(8)?.try_into().unwrap_or_default()))
+        Ok(i64::from_be_bytes(
+            self.take(8)?.try_into().unwrap_or_default(),
+        ))
     }
 
     fn bytes(&mut self) -> Result<Vec<u8>, SessionError> {
@@ -184,7 +188,11 @@ impl Session {
         Err(last)
     }
 
-    fn open_one(address: &Address, password: &str, timeout: Duration) -> Result<Session, SessionError> {
+    fn open_one(
+        address: &Address,
+        password: &str,
+        timeout: Duration,
+    ) -> Result<Session, SessionError> {
         let deadline = Instant::now() + timeout;
         let connection = fourlw::connect(address, timeout, deadline)
             .map_err(|failure| SessionError::Other(failure.to_string()))?;
@@ -331,7 +339,10 @@ impl Drop for Session {
 fn address(server: &str, tls: &Tls) -> Option<Address> {
     let (host, port) = server.rsplit_once(':')?;
     Some(Address {
-        host: host.trim_start_matches('[').trim_end_matches(']').to_owned(),
+        host: host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned(),
         port: port.parse().ok()?,
         tls: tls.clone(),
     })

@@ -28,9 +28,9 @@ set -eEuo pipefail
 cd "$(dirname "$0")/.."
 
 MANIFEST=docker/zookeeper.yaml
-# The dynamic-membership variant: linted like the first (its scaling is tested on simulated
-# pods, tests/dynamic.rs).
-MANIFESTS="$MANIFEST docker/zookeeper-dynamic.yaml"
+# The dynamic-membership and TLS variants: linted like the first (their behaviour is tested
+# on simulated pods, tests/dynamic.rs and tests/tls.rs).
+MANIFESTS="$MANIFEST docker/zookeeper-dynamic.yaml docker/zookeeper-tls.yaml"
 DOCKERFILE=docker/Dockerfile
 PY=/usr/bin/python3 # Debian's, with python3-yaml and python3-kazoo
 NS=localhost/zkpod-test

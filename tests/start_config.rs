@@ -687,3 +687,94 @@ fn the_dynamic_manifest_matches_the_binary() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn the_tls_manifest_matches_the_binary() {
+    let manifest = include_str!("../docker/zookeeper-tls.yaml");
+    let sandbox = Sandbox::new("tls-manifest");
+    let env = manifest_env(manifest);
+    assert!(
+        env.contains(&("ZK_TLS_DIR".into(), "/etc/zookeeper/tls".into())),
+        "{env:?}"
+    );
+    // The Secret as the kubelet mounts it, in the sandbox.
+    let secret = sandbox.path("secret");
+    let ca = common::tls::Authority::new(&sandbox.path("ca"), "zkpod test authority");
+    let pair = ca.issue(&["*.zk-hs.default.svc.cluster.local"], 10);
+    common::tls::project(&secret, &pair, &ca.cert);
+
+    // The container's command, a block list: `command:`, then `- word` lines.
+    let at = manifest
+        .find("        command:\n")
+        .expect("the container's command");
+    let command: Vec<&str> = manifest[at..]
+        .lines()
+        .skip(1)
+        .map_while(|line| line.trim_start().strip_prefix("- "))
+        .collect();
+    assert_eq!(command[0], "start-zookeeper");
+    let mut start = sandbox.command("start-zookeeper");
+    start.env("ZK_TLS_DIR", &secret).args(&command[1..]).args([
+        "--dry_run",
+        "--hostname=zk-0",
+        "--domain=zk-hs.default.svc.cluster.local",
+    ]);
+    let out = output(&mut start);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = stdout(&out);
+    for line in [
+        "secureClientPort=2181\n",
+        "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n",
+        "ssl.clientAuth=need\n",
+        "sslQuorum=true\n",
+        "ssl.quorum.keyStore.location=/opt/zookeeper/conf/tls/keystore.pem\n",
+    ] {
+        assert!(page.contains(line), "{line} missing from:\n{page}");
+    }
+    assert!(!page.contains("\nclientPort="), "{page}");
+    assert!(!page.contains("jmxremote"), "{page}");
+
+    // The probes name flags the binary accepts, with the variable set: against a closed port
+    // they report the server unhealthy (1), not a usage error (2).
+    let closed = free_port().to_string();
+    for probe in ["startupProbe", "livenessProbe", "readinessProbe"] {
+        let words = manifest_list(manifest, probe);
+        let mut cmd = sandbox.command("zookeeper-ready");
+        cmd.env("ZK_TLS_DIR", &secret)
+            .args(&words[1..words.len() - 1])
+            .arg(&closed);
+        let out = output(&mut cmd);
+        assert_eq!(out.status.code(), Some(1), "{probe}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn tls_in_dynamic_membership_keeps_the_plaintext_port_on_loopback() {
+    let sandbox = Sandbox::new("tls-dynamic");
+    let secret = sandbox.path("secret");
+    let ca = common::tls::Authority::new(&sandbox.path("ca"), "zkpod test authority");
+    let pair = ca.issue(&["*.zk-hs.default.svc.cluster.local"], 10);
+    common::tls::project(&secret, &pair, &ca.cert);
+    let out = output(
+        sandbox
+            .start()
+            .env("ZK_SUPER_PASSWORD", "secret-for-tests")
+            .arg(format!("--tls_dir={}", secret.display()))
+            .args([
+                "--servers=3",
+                "--membership=dynamic",
+                "--hostname=zk-0",
+                "--domain=zk-hs.default.svc.cluster.local",
+                "--dry_run",
+            ]),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = stdout(&out);
+    assert!(
+        page.contains(
+            "server.2=zk-1.zk-hs.default.svc.cluster.local:2888:3888:participant;127.0.0.1:12181\n"
+        ),
+        "{page}"
+    );
+    assert!(page.contains("secureClientPort=2181\n"), "{page}");
+}

@@ -631,3 +631,57 @@ fn the_signal_tests_pass_from_a_background_job() {
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).contains("2 passed"), "{}", stdout(&out));
 }
+
+#[test]
+#[ignore = "needs root and namespaces"]
+fn hup_restarts_the_child_in_place_with_restart_on_hup() {
+    require_root_and_namespaces();
+    let sandbox = Sandbox::new("restart-on-hup");
+    let starts = sandbox.path("starts");
+    // Each start appends its pid; a TERM ends it with 143.
+    let script = format!(
+        "echo $$ >> {}; trap 'exit 143' TERM; sleep 60 & wait",
+        starts.display()
+    );
+    let pid1 = Pid1::start(&["--restart_on_hup", "--", "sh", "-c", &script]);
+    pid1.child_started();
+    let supervisor = pid1.supervisor();
+    let started = |n: usize| {
+        wait_until(Duration::from_secs(10), || {
+            fs::read_to_string(&starts).is_ok_and(|s| s.lines().count() == n)
+        })
+    };
+    assert!(started(1));
+    // HUP: the child is stopped and started again, and PID 1 stays.
+    signal(supervisor, HUP);
+    assert!(
+        started(2),
+        "no second start: {:?}",
+        fs::read_to_string(&starts)
+    );
+    signal(supervisor, HUP);
+    assert!(
+        started(3),
+        "no third start: {:?}",
+        fs::read_to_string(&starts)
+    );
+    let pids = fs::read_to_string(&starts).unwrap();
+    let pids: Vec<&str> = pids.lines().collect();
+    assert!(pids[0] != pids[1] && pids[1] != pids[2], "{pids:?}");
+    // TERM still ends it all, with the child's status.
+    signal(supervisor, TERM);
+    let (status, _, err) = pid1.wait(Duration::from_secs(10));
+    assert_eq!(status, Some(143), "{err}");
+    assert!(err.contains("HUP: restarting"), "{err}");
+}
+
+#[test]
+fn without_restart_on_hup_a_hup_is_passed_on() {
+    let out = output(&mut supervise(&[
+        "sh",
+        "-c",
+        "kill -HUP $PPID; sleep 1; exit 0",
+    ]));
+    // The supervisor is not PID 1 here: it passes HUP to sh, which dies of it.
+    assert_eq!(out.status.code(), Some(128 + HUP), "{}", stderr(&out));
+}

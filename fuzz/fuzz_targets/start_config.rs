@@ -26,8 +26,7 @@ struct Input {
 }
 
 /// zoo.cfg's keys that are always there, from the built-in template.
-const ALWAYS: [&str; 15] = [
-    "clientPort",
+const ALWAYS: [&str; 14] = [
     "dataDir",
     "dataLogDir",
     "tickTime",
@@ -42,6 +41,25 @@ const ALWAYS: [&str; 15] = [
     "quorumListenOnAllIPs",
     "reconfigEnabled",
     "admin.enableServer",
+];
+
+/// zoo.cfg's keys with --tls_dir, in place of clientPort.
+const TLS_KEYS: [&str; 15] = [
+    "serverCnxnFactory",
+    "secureClientPort",
+    "ssl.clientAuth",
+    "ssl.keyStore.location",
+    "ssl.keyStore.type",
+    "ssl.trustStore.location",
+    "ssl.trustStore.type",
+    "client.certReload",
+    "sslQuorum",
+    "sslQuorumReloadCertFiles",
+    "ssl.quorum.clientAuth",
+    "ssl.quorum.keyStore.location",
+    "ssl.quorum.keyStore.type",
+    "ssl.quorum.trustStore.location",
+    "ssl.quorum.trustStore.type",
 ];
 
 fuzz_target!(|input: Input| {
@@ -120,6 +138,13 @@ fuzz_target!(|input: Input| {
         .expect("valid settings always render");
     let cfg = &files.zoo_cfg.contents;
     let mut expected: BTreeSet<String> = ALWAYS.iter().map(|k| k.to_string()).collect();
+    // The client port: in the clear, or with --tls_dir the secure one and the TLS keys.
+    match settings.tls {
+        None => {
+            expected.insert("clientPort".into());
+        }
+        Some(_) => expected.extend(TLS_KEYS.iter().map(|k| k.to_string())),
+    }
     if settings.admin.server.is_some() {
         expected.extend(["admin.serverAddress".into(), "admin.serverPort".into()]);
     }

@@ -284,7 +284,9 @@ impl Running {
             .iter()
             .filter(|(key, _)| {
                 !key.starts_with("server.")
-                    && !key.starts_with("ssl")
+                    && !crate::config::settings::KEYS_OWNED_BY_FLAGS
+                        .iter()
+                        .any(|(owned, _)| owned == *key)
                     && !WRITTEN.contains(key)
                     && !KEYS.iter().any(|(k, _)| k == *key)
             })
@@ -550,6 +552,25 @@ mod tests {
         assert_eq!(running.var("ZK_MEMBERSHIP"), Some("dynamic"));
         let running = Running::from_pid1(&cmdline, b"PATH=/bin\0", "zk-1").unwrap();
         assert_eq!(running.var("ZK_SUPER_PASSWORD_FILE"), None);
+    }
+
+    #[test]
+    fn with_tls_the_secure_port_the_directory_and_the_stores() {
+        let dir = crate::testing::scratch_dir("running-tls");
+        let flags = [
+            "--servers=3",
+            "--client_port=2190",
+            "--tls_dir=/etc/zookeeper/tls",
+        ];
+        let (settings, _, cmdline) = pod(&dir, "zk-1", &flags);
+        let environ = b"ZK_TLS_DIR=/etc/zookeeper/tls\0";
+        let running = Running::from_pid1(&cmdline, environ, "zk-1").unwrap();
+        assert_eq!(running.var("ZK_CLIENT_PORT"), Some("2190"));
+        assert_eq!(running.var("ZK_TLS_DIR"), Some("/etc/zookeeper/tls"));
+        // The keys --tls_dir writes are not handed back as --extra.
+        assert_eq!(running.var("ZK_CFG_EXTRA"), None);
+        let tls = settings.tls.unwrap();
+        assert_eq!(running.tls_stores, Some((tls.key_store, tls.trust_store)));
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub const MAX_MYID: u32 = 255;
 pub const FOUR_LETTER_WORDS: &str = "ruok,srvr,mntr,isro,stat,conf";
 
 /// zoo.cfg keys that flags own: `--extra` may not set them behind the flag's back.
-const KEYS_OWNED_BY_FLAGS: &[(&str, &str)] = &[
+pub const KEYS_OWNED_BY_FLAGS: &[(&str, &str)] = &[
     ("clientPort", "--client_port"),
     ("dataDir", "--data_dir"),
     ("dataLogDir", "--data_log_dir"),
@@ -43,6 +43,21 @@ const KEYS_OWNED_BY_FLAGS: &[(&str, &str)] = &[
     ("metricsProvider.className", "--prometheus_port"),
     ("metricsProvider.httpPort", "--prometheus_port"),
     ("dynamicConfigFile", "--membership"),
+    ("secureClientPort", "--tls_dir"),
+    ("serverCnxnFactory", "--tls_dir"),
+    ("client.certReload", "--tls_dir"),
+    ("sslQuorum", "--tls_dir"),
+    ("sslQuorumReloadCertFiles", "--tls_dir"),
+    ("ssl.clientAuth", "--tls_dir"),
+    ("ssl.keyStore.location", "--tls_dir"),
+    ("ssl.keyStore.type", "--tls_dir"),
+    ("ssl.trustStore.location", "--tls_dir"),
+    ("ssl.trustStore.type", "--tls_dir"),
+    ("ssl.quorum.clientAuth", "--tls_dir"),
+    ("ssl.quorum.keyStore.location", "--tls_dir"),
+    ("ssl.quorum.keyStore.type", "--tls_dir"),
+    ("ssl.quorum.trustStore.location", "--tls_dir"),
+    ("ssl.quorum.trustStore.type", "--tls_dir"),
 ];
 
 /// Which members the ensemble has.
@@ -776,6 +791,22 @@ pub mod tests {
             "--extra: clientPort is set by --client_port; use that instead"
         );
         assert!(error(&[("extra", "server.4=x:1:2")]).contains("ensemble"));
+    }
+
+    #[test]
+    fn tls_owns_its_keys_and_keeps_a_loopback_port_apart() {
+        let s = flags(&[("tls_dir", "/etc/zookeeper/tls"), ("conf_dir", "/c")]);
+        let tls = s.tls.unwrap();
+        assert_eq!(tls.key_store, std::path::Path::new("/c/tls/keystore.pem"));
+        assert_eq!(
+            tls.trust_store,
+            std::path::Path::new("/c/tls/truststore.pem")
+        );
+        assert_eq!(s.ports.loopback_client(), 12181);
+        let high = flags(&[("client_port", "60000")]);
+        assert_eq!(high.ports.loopback_client(), 50000);
+        let message = error(&[("extra", "ssl.keyStore.location=/elsewhere")]);
+        assert!(message.contains("set by --tls_dir"), "{message}");
     }
 
     #[test]

@@ -233,6 +233,23 @@ mod tests {
     }
 
     #[test]
+    fn a_client_port_on_loopback_is_no_way_in() {
+        // TLS in dynamic membership: the plaintext port is the pod's own; others use the
+        // secure port, which the caller knows.
+        let config = Config::parse(
+            "server.1=zk-0.zk-hs:2888:3888:participant;127.0.0.1:12181\n\
+             server.2=zk-1.zk-hs:2888:3888:participant;[::1]:12181\n\
+             server.3=zk-2.zk-hs:2888:3888:participant;2182\n",
+        );
+        let ports: Vec<Option<u16>> = config.servers.iter().map(|s| s.client_port()).collect();
+        assert_eq!(ports, [None, None, Some(2182)]);
+        assert_eq!(
+            client_addresses(&config, Some(3), 2181),
+            ["zk-0.zk-hs:2181", "zk-1.zk-hs:2181"]
+        );
+    }
+
+    #[test]
     fn odd_lines_are_no_servers() {
         let config = Config::parse("server.x=a:1:2\nserver.3=nohost\nserver.5=a:1:2\u{1b}\n");
         assert!(config.servers.is_empty());

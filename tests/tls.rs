@@ -356,6 +356,13 @@ fn an_ensemble_over_tls() {
         "{}",
         stdout(&diagnose)
     );
+    let tls_line =
+        format!("tls         {SECRET}: the pair is good; the server has the Secret's pair\n");
+    assert!(
+        stdout(&diagnose).contains(&tls_line),
+        "{}",
+        stdout(&diagnose)
+    );
 
     // Without the variable in the probe's environment, the probe finds the directory the
     // pod's server runs with.
@@ -516,6 +523,15 @@ print(longest)
             assert!(presents(&set, &certs, i, 2181, &renewed));
             assert!(set.probe(i, true).status.success());
         }
+        // diagnose names the broken Secret, and the pair the server kept.
+        let diagnose = set.exec(0, &set.zkpod_args("diagnose", &[]), MINUTE);
+        let report = stdout(&diagnose);
+        assert!(!diagnose.status.success(), "{report}");
+        assert!(
+            report.contains("is not the key of the certificate"),
+            "{report}"
+        );
+        assert!(report.contains("the server has another pair"), "{report}");
         stop.store(true, Ordering::Relaxed);
         *jvms.lock().unwrap() = Some(watcher.join().unwrap());
     });

@@ -6,14 +6,15 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::Duration;
 
+use rustls::pki_types::UnixTime;
 use serde::Serialize;
 
 use crate::cli::error::Result;
 use crate::config::identity::{self, HostNames, Identity};
 use crate::config::render::{self, Servers};
-use crate::config::settings::Settings;
+use crate::config::settings::{Settings, TlsFiles};
 use crate::empty_disk;
-use crate::tls::Tls;
+use crate::tls::{Pair, Tls};
 use crate::zk::fourlw::{self, Address, Failure};
 use crate::zk::members::{Config, Role};
 
@@ -36,6 +37,19 @@ pub struct ThisPod {
     pub running_config: Option<String>,
     /// Flags and variables given that disagree with the running server.
     pub disagreements: Vec<Disagreement>,
+    /// With `--tls_dir`: the Secret's pair, and the server's copy of it.
+    pub tls: Option<TlsState>,
+}
+
+/// The pair in `--tls_dir`, as start-zookeeper and `zkpod renew` see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TlsState {
+    pub dir: String,
+    /// Why the pair cannot be used (start-zookeeper would refuse it, renew ignores it).
+    pub problem: Option<String>,
+    /// Which pair the server's key store holds: `the Secret's`, `another` (a renewal not
+    /// taken up yet, or refused), or `none`.
+    pub installed: &'static str,
 }
 
 /// A flag or variable given to diagnose that the running server does not have.
@@ -155,6 +169,13 @@ pub fn gather(settings: &Settings, timeout: Duration) -> Result<(ThisPod, Vec<Me
         .ok()
         .map(|text| text.trim().to_owned());
     pod.files = files(settings, &identity);
+    if let Some(files) = &settings.tls {
+        let name = match &identity.me {
+            Some(me) => me.host.clone(),
+            None => names.fqdn(),
+        };
+        pod.tls = Some(tls_state(files, &name));
+    }
 
     let mut candidates: Vec<identity::Member> = identity.members.clone();
     if let Some(me) = &identity.me
@@ -221,6 +242,25 @@ fn ask_all(
             })
             .collect()
     })
+}
+
+/// The Secret's pair checked for this server (`name`), against the server's copy.
+fn tls_state(files: &TlsFiles, name: &str) -> TlsState {
+    let pair = Pair::read(&files.dir);
+    let problem = match &pair {
+        Ok(pair) => pair.check(Some(name), UnixTime::now()).err(),
+        Err(why) => Some(why.clone()),
+    };
+    let installed = match (fs::read_to_string(&files.key_store), &pair) {
+        (Err(_), _) => "none",
+        (Ok(store), Ok(pair)) if store == pair.key_store() => "the Secret's",
+        (Ok(_), _) => "another",
+    };
+    TlsState {
+        dir: files.dir.display().to_string(),
+        problem,
+        installed,
+    }
 }
 
 /// The configuration files on disk against what start-zookeeper would write now.

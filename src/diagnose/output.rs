@@ -28,6 +28,20 @@ pub fn table(report: &Report) -> String {
     if let Some(zoo_cfg) = &pod.running_config {
         line("running", format!("the server started with {zoo_cfg}"));
     }
+    if let Some(tls) = &pod.tls {
+        line(
+            "tls",
+            format!(
+                "{}: {}; the server has {} pair",
+                tls.dir,
+                tls.problem.as_deref().unwrap_or("the pair is good"),
+                match tls.installed {
+                    "none" => "no",
+                    installed => installed,
+                }
+            ),
+        );
+    }
     if !pod.files.is_empty() {
         let files: Vec<String> = pod
             .files

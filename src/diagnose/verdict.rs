@@ -49,6 +49,16 @@ pub fn verdict(pod: &ThisPod, members: &[MemberReport]) -> Vec<Problem> {
         ));
     }
 
+    if let Some(tls) = &pod.tls
+        && let Some(why) = &tls.problem
+    {
+        problems.push(problem(
+            format!("the TLS pair in {} cannot be used: {why}", tls.dir),
+            "fix the Certificate (kubectl describe certificate shows cert-manager's view); a \
+             running server keeps the pair it has, a starting one refuses to start",
+        ));
+    }
+
     let unresolved: Vec<String> = members
         .iter()
         .filter_map(|m| Some(format!("{} ({})", m.host, m.resolve_error.as_ref()?)))

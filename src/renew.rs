@@ -231,10 +231,18 @@ fn turn(
                         .ok()
                         .and_then(|srvr| fourlw::mode(&srvr).map(fourlw::serves))
                         .unwrap_or(false);
-                    let renewed = *id > own
-                        || fourlw::certificate(&server, ASK_TIMEOUT)
+                    let goes_first = *id < own;
+                    // Only a member that goes first is asked for its certificate.
+                    let presents_new = goes_first
+                        && fourlw::certificate(&server, ASK_TIMEOUT)
                             .is_ok_and(|presented| presented.as_slice() == leaf);
-                    (*id, host.clone(), *observer, serves, renewed)
+                    Other {
+                        host: host.clone(),
+                        voter: !observer,
+                        serves,
+                        goes_first,
+                        presents_new,
+                    }
                 })
             })
             .collect();
@@ -242,14 +250,33 @@ fn turn(
             .filter_map(|ask| ask.join().ok())
             .collect::<Vec<_>>()
     });
-    if let Some((_, host, ..)) = answers
-        .iter()
-        .find(|(_, _, observer, serves, _)| !observer && !serves)
-    {
-        return Err(format!("{host} does not serve"));
+    may_restart(&answers, waited_enough)
+}
+
+/// Another member, as this one found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Other {
+    host: String,
+    voter: bool,
+    serves: bool,
+    /// Its id is lower: it restarts first.
+    goes_first: bool,
+    /// It presents the renewed certificate.
+    presents_new: bool,
+}
+
+/// Whether this member may restart now, given the others; else why not. Every other voter
+/// must serve, and every member that goes first must present the new certificate, unless
+/// this one has waited long enough for them (`waited_enough`).
+fn may_restart(others: &[Other], waited_enough: bool) -> std::result::Result<(), String> {
+    if let Some(other) = others.iter().find(|o| o.voter && !o.serves) {
+        return Err(format!("{} does not serve", other.host));
     }
-    if !waited_enough && let Some((_, host, ..)) = answers.iter().find(|(.., renewed)| !renewed) {
-        return Err(format!("{host} goes first and does not present it yet"));
+    if !waited_enough && let Some(other) = others.iter().find(|o| o.goes_first && !o.presents_new) {
+        return Err(format!(
+            "{} goes first and does not present it yet",
+            other.host
+        ));
     }
     Ok(())
 }
@@ -267,5 +294,56 @@ fn presents_within(server: &Address, leaf: &[u8], time: Duration) -> bool {
             return false;
         }
         std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn other(host: &str, voter: bool, serves: bool, goes_first: bool, new: bool) -> Other {
+        Other {
+            host: host.into(),
+            voter,
+            serves,
+            goes_first,
+            presents_new: new,
+        }
+    }
+
+    #[test]
+    fn one_member_at_a_time_in_the_order_of_ids() {
+        // zk-1 (id 2) of three: zk-0 goes first, zk-2 after.
+        let zk0_renewed = other("zk-0", true, true, true, true);
+        let zk0_waiting = other("zk-0", true, true, true, false);
+        let zk0_down = other("zk-0", true, false, true, true);
+        let zk2 = other("zk-2", true, true, false, false);
+        assert_eq!(
+            may_restart(&[zk0_renewed.clone(), zk2.clone()], false),
+            Ok(())
+        );
+        assert_eq!(
+            may_restart(&[zk0_waiting.clone(), zk2.clone()], false),
+            Err("zk-0 goes first and does not present it yet".into())
+        );
+        // Restarting, zk-0 does not serve: nobody else may go.
+        assert_eq!(
+            may_restart(&[zk0_down.clone(), zk2.clone()], false),
+            Err("zk-0 does not serve".into())
+        );
+        // Waited long enough (certificates renewed apart): only serving counts.
+        assert_eq!(may_restart(&[zk0_waiting, zk2.clone()], true), Ok(()));
+        assert!(may_restart(&[zk0_down, zk2], true).is_err());
+        // The first member waits for nobody but the serving of the others.
+        let first = [
+            other("zk-1", true, true, false, false),
+            other("zk-2", true, true, false, false),
+        ];
+        assert_eq!(may_restart(&first, false), Ok(()));
+        // An observer that does not serve holds nobody back: it is no part of the quorum.
+        let observer = other("zk-3", false, false, false, false);
+        assert_eq!(may_restart(&[observer], false), Ok(()));
+        // A standalone server has no others.
+        assert_eq!(may_restart(&[], false), Ok(()));
     }
 }

@@ -29,8 +29,8 @@ use crate::config::identity::{HostNames, Identity};
 use crate::config::render::File;
 use crate::config::running::Running;
 use crate::config::settings::{Settings, TlsFiles};
+use crate::config::write::write_private;
 use crate::pid1::credentials::Credentials;
-use crate::start::apply;
 use crate::tls::{Pair, Tls};
 use crate::zk::fourlw::{self, Address};
 use crate::zk::members;
@@ -135,7 +135,7 @@ fn install(files: &TlsFiles, stores: &[String; 2], user: Option<&Credentials>) -
             path: path.to_path_buf(),
             contents: contents.clone(),
         };
-        apply::write_private(&file, user)?;
+        write_private(&file, user.map(|who| (who.uid, who.gid)))?;
     }
     Ok(())
 }

@@ -11,7 +11,7 @@
 //! server restarts once every other voter serves and every member with a lower id presents
 //! the new certificate (waited for at most `LOWER_WAIT`, for pods whose certificates are not
 //! renewed together). Pods renewed together thus restart in the order of their ids, one after
-//! the other. The restart is PID 1's (`supervise --restart_on_hup`): the JVM restarts in the
+//! the other; a voter that does not serve holds every restart back. The restart is PID 1's (`supervise --restart_on_hup`): the JVM restarts in the
 //! container, which keeps running.
 
 #![forbid(unsafe_code)]
@@ -111,7 +111,11 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
                 continue;
             }
         };
-        install(&files, &stores, user.as_ref())?;
+        if let Err(err) = install(&files, &stores, user.as_ref()) {
+            // Tried again at the next look; the server keeps its copies meanwhile.
+            crate::warn!("cannot install the renewed pair: {err}");
+            continue;
+        }
         installed = stores;
         crate::info!(
             "installed the renewed certificate from {}: the quorum and election ports take it \

@@ -408,7 +408,7 @@ stop_checked() { # CONTAINER
 processes() { # CONTAINER MODE
     local name=$1 mode=$2 pid1 java status
     pid1=$(podman exec "$name" cat /proc/1/cmdline | tr '\0' ' ')
-    [[ $pid1 == "zkpod supervise -- "*java* ]] || fail "PID 1 of $name: $pid1"
+    [[ $pid1 == "zkpod supervise --restart_on_hup -- "*java* ]] || fail "PID 1 of $name: $pid1"
     java=$(podman top "$name" pid comm | awk '$2 == "java" { print $1 }')
     [ -n "$java" ] || fail "no java in $name"
     status=$(podman exec "$name" cat "/proc/$java/status")

@@ -67,7 +67,10 @@ fn the_tutorial_on_three_pods() {
         .lines()
         .find(|l| l.trim_start().starts_with("1 "))
         .unwrap_or_default();
-    assert!(pid1.contains("zkpod supervise -- /usr/bin/java"), "{ps}");
+    assert!(
+        pid1.contains("zkpod supervise --restart_on_hup -- /usr/bin/java"),
+        "{ps}"
+    );
     assert!(
         ps.lines()
             .any(|l| l.contains("QuorumPeerMain") && l.split_whitespace().nth(1) == Some("1")),

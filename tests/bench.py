@@ -297,6 +297,47 @@ class Bench:
             self.row(f"probe, {label}: CPU (mean)", result[ours][1] * 1000,
                      result[peer][1] * 1000, "ms")
 
+    def probe_over_tls(self):
+        """The probe against a second server with --tls_dir (a certificate made here with
+        openssl, as cert-manager lays it out), against the plaintext one: what the TLS
+        handshake costs. Informational: no budget."""
+        d = os.path.join(self.work, "tls")
+        secret = os.path.join(d, "secret")
+        os.makedirs(secret)
+        ext = os.path.join(d, "ext")
+        with open(ext, "w") as f:
+            f.write("subjectAltName=DNS:*.bench.local\nextendedKeyUsage=serverAuth,clientAuth\n")
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+        for args in (["req", "-x509", *ec, "-keyout", "ca.key", "-out", "secret/ca.crt",
+                      "-days", "2", "-subj", "/CN=bench authority"],
+                     ["req", *ec, "-keyout", "secret/tls.key", "-out", "tls.csr",
+                      "-subj", "/CN=*.bench.local"],
+                     ["x509", "-req", "-in", "tls.csr", "-CA", "secret/ca.crt", "-CAkey",
+                      "ca.key", "-CAcreateserial", "-out", "secret/tls.crt", "-days", "2",
+                      "-extfile", ext]):
+            subprocess.run(["openssl", *args], cwd=d, check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port = free_port()
+        server = subprocess.Popen(
+            [os.path.join(self.bin, "start-zookeeper"), f"--conf_dir={d}/conf",
+             f"--data_dir={d}/data", f"--data_log_dir={d}/datalog", f"--log_dir={d}/log",
+             f"--client_port={port}", f"--server_port={free_port()}",
+             f"--election_port={free_port()}", "--heap=256M", "--max_client_cnxns=0",
+             f"--tls_dir={secret}", "--hostname=zk-0", "--domain=bench.local"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            ours = f"{self.bin}/zookeeper-ready --tls_dir {secret} {port}"
+            deadline = time.monotonic() + 60
+            while subprocess.run(ours.split(), stderr=subprocess.DEVNULL).returncode != 0:
+                if time.monotonic() > deadline:
+                    sys.exit("bench: ZooKeeper with TLS did not start")
+                time.sleep(0.2)
+            plain = f"{self.bin}/zookeeper-ready {self.port}"
+            self.compare("probe over TLS vs in the clear", ours, plain, 300, None)
+        finally:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
     def reliability(self):
         """False failures: probes that say unhealthy about a healthy, idle server."""
         runs = 100 if self.quick else 1000
@@ -530,7 +571,7 @@ def main():
     bench = Bench(args.quick)
     try:
         bench.start_server()
-        for step in (bench.probe, bench.reliability, bench.metrics,
+        for step in (bench.probe, bench.probe_over_tls, bench.reliability, bench.metrics,
                      bench.hostile, bench.probe_in_a_pod, bench.startup, bench.memory,
                      bench.supervisor_overhead, bench.under_load):
             step()

@@ -13,7 +13,7 @@ test)
     # gcc, libc6-dev, musl-tools: the benchmark's C client (with glibc and with musl);
     # netcat-openbsd: the original probe, for comparison; iproute2, util-linux, procps,
     # passwd: namespaces, ps, test users; openssl: the super user's digest, computed
-    # independently.
+    # independently, and the certificates of the TLS tests.
     packages="zookeeper python3-kazoo prometheus tini hyperfine gcc libc6-dev \
 musl-tools netcat-openbsd iproute2 util-linux procps passwd openssl"
     ;;

@@ -338,6 +338,21 @@ fn an_ensemble_over_tls() {
         .unwrap();
     let checked = promtool.wait_with_output().unwrap();
     assert!(checked.status.success(), "{}", stdout(&checked));
+    // --listen serves them over HTTP, asking the server over TLS at every scrape.
+    let mut listening_metrics = set
+        .exec_command(0, &[metrics.as_str(), "--listen", "127.0.0.1:9141"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let scrape = "import urllib.request,time\nfor _ in range(50):\n    try:\n        \
+                  print(urllib.request.urlopen('http://127.0.0.1:9141/metrics').read().decode())\n        \
+                  break\n    except OSError:\n        time.sleep(0.2)";
+    let scraped = set.exec(0, &[PYTHON, "-c", scrape], MINUTE);
+    let _ = listening_metrics.kill();
+    let _ = listening_metrics.wait();
+    assert!(stdout(&scraped).contains("\nzk_up 1\n"), "{}", stderr(&scraped));
     let json = set.exec(0, &[&metrics, "--format", "json"], MINUTE);
     assert!(
         stdout(&json).contains("\"zk_server_state\""),

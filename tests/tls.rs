@@ -352,7 +352,11 @@ fn an_ensemble_over_tls() {
     let scraped = set.exec(0, &[PYTHON, "-c", scrape], MINUTE);
     let _ = listening_metrics.kill();
     let _ = listening_metrics.wait();
-    assert!(stdout(&scraped).contains("\nzk_up 1\n"), "{}", stderr(&scraped));
+    assert!(
+        stdout(&scraped).contains("\nzk_up 1\n"),
+        "{}",
+        stderr(&scraped)
+    );
     let json = set.exec(0, &[&metrics, "--format", "json"], MINUTE);
     assert!(
         stdout(&json).contains("\"zk_server_state\""),

@@ -9,20 +9,14 @@ use std::sync::Arc;
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
 
 use super::Pair;
 
 /// The client configuration for connections made with `pair`.
 pub fn config(pair: &Pair) -> Result<Arc<rustls::ClientConfig>, String> {
     let provider = Arc::new(super::provider());
-    let mut roots = RootCertStore::empty();
-    for ca in &pair.ca {
-        roots
-            .add(ca.clone())
-            .map_err(|err| format!("{}: {err}", pair.dir.join(super::pair::CA).display()))?;
-    }
-    let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+    let verifier = WebPkiServerVerifier::builder_with_provider(pair.roots()?, provider.clone())
         .build()
         .map_err(|err| format!("{}: {err}", pair.dir.display()))?;
     let config = rustls::ClientConfig::builder_with_provider(provider)

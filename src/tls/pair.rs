@@ -5,7 +5,9 @@
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use rustls::RootCertStore;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::sign::CertifiedKey;
@@ -94,6 +96,17 @@ impl Pair {
             key_pem: String::new(),
             ca_pem,
         })
+    }
+
+    /// The authority as the one trusted root.
+    pub fn roots(&self) -> Result<Arc<RootCertStore>, String> {
+        let mut roots = RootCertStore::empty();
+        for ca in &self.ca {
+            roots
+                .add(ca.clone())
+                .map_err(|err| format!("{}: {err}", self.dir.join(CA).display()))?;
+        }
+        Ok(Arc::new(roots))
     }
 
     /// This pod's own certificate.

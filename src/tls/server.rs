@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use rustls::RootCertStore;
 use rustls::server::WebPkiClientVerifier;
 
 use super::Pair;
@@ -14,13 +13,7 @@ use super::Pair;
 /// The server configuration for connections answered with `pair`.
 pub fn config(pair: &Pair) -> Result<Arc<rustls::ServerConfig>, String> {
     let provider = Arc::new(super::provider());
-    let mut roots = RootCertStore::empty();
-    for ca in &pair.ca {
-        roots
-            .add(ca.clone())
-            .map_err(|err| format!("{}: {err}", pair.dir.join(super::pair::CA).display()))?;
-    }
-    let clients = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+    let clients = WebPkiClientVerifier::builder_with_provider(pair.roots()?, provider.clone())
         .build()
         .map_err(|err| format!("{}: {err}", pair.dir.display()))?;
     let config = rustls::ServerConfig::builder_with_provider(provider)

@@ -503,6 +503,17 @@ print(longest)
         for i in 0..3 {
             certs.project(&set, i, &renewed);
         }
+        // The election port takes it in place (sslQuorumReloadCertFiles): zk-2's presents it
+        // while zk-2, last in line, has not restarted yet.
+        assert!(
+            wait_until(MINUTE, || presents(&set, &certs, 2, 3888, &renewed)),
+            "zk-2:3888 does not present the renewed certificate\n{}",
+            set.logs(2)
+        );
+        assert!(
+            !set.logs(2).contains("HUP: restarting"),
+            "zk-2 restarted before its election port presented the renewed certificate"
+        );
         // Every port of every pod presents the new certificate within the deadline.
         let deadline = 3 * MINUTE;
         for i in 0..3 {

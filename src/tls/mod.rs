@@ -7,8 +7,6 @@ pub mod client;
 pub mod pair;
 pub mod server;
 
-use std::ffi::OsString;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use pair::Pair;
@@ -65,14 +63,6 @@ impl Tls {
             config: Some(client::config(pair)?),
             server: Some(server::config(pair)?),
         })
-    }
-
-    /// TLS when `dir` (a flag's or the variable's value) names a directory.
-    pub fn from_value(dir: Option<OsString>) -> Result<Tls, String> {
-        match dir.filter(|dir| !dir.is_empty()) {
-            None => Ok(Tls::none()),
-            Some(dir) => Tls::from_dir(&PathBuf::from(dir)),
-        }
     }
 
     /// For connections to a server.

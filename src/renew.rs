@@ -73,10 +73,7 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
     let names = &settings.names;
     let discover = || HostNames::discover(names.hostname.as_deref(), names.domain.as_deref());
     let identity = Identity::resolve(&settings.ensemble, discover)?;
-    let name = match &identity.me {
-        Some(me) => me.host.clone(),
-        None => discover()?.fqdn(),
-    };
+    let name = identity.server_name(discover)?;
     let user = Credentials::for_child(settings.launch.user.as_ref().map(Given::as_value))?;
     let mut installed = installed(&files);
     // The last pair refused, so that it is logged once.

@@ -625,13 +625,22 @@ fn broken_pairs_are_refused_before_anything_starts() {
         ),
         ("expired", ca.issue(&[&wildcard], -1), "expired"),
     ];
-    for (name, pair, why) in cases {
-        let dir = root.join(name);
-        project(&dir.join("secret"), &pair, &ca.cert);
+    // In dynamic membership too, where the start asks the ensemble which members it has: the
+    // pair is refused before anyone is asked.
+    let memberships = ["static", "dynamic"];
+    let cases = memberships
+        .iter()
+        .flat_map(|membership| cases.iter().map(move |case| (membership, case)));
+    for (membership, (case, pair, why)) in cases {
+        let name = format!("{case}-{membership}");
+        let dir = root.join(&name);
+        project(&dir.join("secret"), pair, &ca.cert);
         let conf = dir.join("conf");
         let mut start = Command::new(ZKPOD);
         start
             .args(["start", "--servers=3", "--hostname=zk-0"])
+            .arg(format!("--membership={membership}"))
+            .env("ZK_SUPER_PASSWORD", "s3cret-for-tests")
             .arg(format!("--domain={DOMAIN}"))
             .arg(format!("--conf_dir={}", conf.display()))
             .arg(format!("--data_dir={}", dir.join("data").display()))

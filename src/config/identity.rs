@@ -111,6 +111,15 @@ fn canonical_name(host: &str) -> Option<String> {
 }
 
 impl Identity {
+    /// This server's name as clients and the other members reach it, which its certificate
+    /// must cover: its member entry's host, else (a standalone server) the pod's own name.
+    pub fn server_name(&self, names: impl FnOnce() -> Result<HostNames>) -> Result<String> {
+        match &self.me {
+            Some(me) => Ok(me.host.clone()),
+            None => Ok(names()?.fqdn()),
+        }
+    }
+
     /// Place this host in the ensemble. `names` is asked for only when the ensemble has more
     /// than one member (or may grow): a standalone server runs under any host name.
     pub fn resolve(

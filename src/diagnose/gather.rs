@@ -170,10 +170,7 @@ pub fn gather(settings: &Settings, timeout: Duration) -> Result<(ThisPod, Vec<Me
         .map(|text| text.trim().to_owned());
     pod.files = files(settings, &identity);
     if let Some(files) = &settings.tls {
-        let name = match &identity.me {
-            Some(me) => me.host.clone(),
-            None => names.fqdn(),
-        };
+        let name = identity.server_name(|| Ok(names.clone()))?;
         pod.tls = Some(tls_state(files, &name));
     }
 

@@ -37,7 +37,8 @@ pub enum Decision {
 }
 
 /// Decide. With `ask` false (a dry run), only the data volume is read.
-pub fn decide(settings: &Settings, identity: &Identity, ask: bool) -> Result<Decision> {
+/// `tls`: how to reach the others.
+pub fn decide(settings: &Settings, identity: &Identity, ask: bool, tls: &Tls) -> Result<Decision> {
     let me = identity
         .me
         .clone()
@@ -61,12 +62,11 @@ pub fn decide(settings: &Settings, identity: &Identity, ask: bool) -> Result<Dec
         return Ok(Decision::Start(Servers::Flags));
     }
     let port = settings.ports.client;
-    let tls = settings.client_tls()?;
     let signals = Signals::open()?;
     loop {
         // Alive while it waits (the liveness probe passes), not ready: one listener answers
         // all the while, also while the others are asked and may take their whole timeout.
-        let next = empty_disk::answering(port, &tls, || {
+        let next = empty_disk::answering(port, tls, || {
             wait(
                 settings,
                 identity,
@@ -74,7 +74,7 @@ pub fn decide(settings: &Settings, identity: &Identity, ask: bool) -> Result<Dec
                 history,
                 committed.as_ref(),
                 &signals,
-                &tls,
+                tls,
             )
         })?;
         let voters: Vec<Member> = match next {
@@ -89,7 +89,7 @@ pub fn decide(settings: &Settings, identity: &Identity, ask: bool) -> Result<Dec
         }
         // The first ensemble forms as in static membership; empty_disk answers on the port
         // meanwhile.
-        match empty_disk::wait(me.id, &voters, port, &tls)? {
+        match empty_disk::wait(me.id, &voters, port, tls)? {
             Waited::Stopped(status) => return Ok(Decision::Stop(status)),
             Waited::New => return Ok(Decision::Start(Servers::Flags)),
             // Ask again for the members.
@@ -145,7 +145,7 @@ fn wait(
                          then joining as a new member",
                         me.id
                     );
-                    if let Err(err) = remove(&config, me.id, settings) {
+                    if let Err(err) = remove(&config, me.id, settings, tls) {
                         crate::warn!("removing server {} failed ({err}); trying again", me.id);
                     }
                     if let Some(status) = empty_disk::pause(signals, POLL) {
@@ -195,16 +195,18 @@ fn with_me(mut config: Config, settings: &Settings, me: &Member) -> Config {
 }
 
 /// Remove server `id` through the members of `config`.
-fn remove(config: &Config, id: u32, settings: &Settings) -> std::result::Result<(), SessionError> {
+fn remove(
+    config: &Config,
+    id: u32,
+    settings: &Settings,
+    tls: &Tls,
+) -> std::result::Result<(), SessionError> {
     let password = settings
         .super_password
         .as_ref()
         .ok_or_else(|| SessionError::Other("no super user password".into()))?;
     let addresses = client_addresses(config, Some(id), settings.ports.client);
-    let tls = settings
-        .client_tls()
-        .map_err(|err| SessionError::Other(err.to_string()))?;
-    let mut session = Session::open(&addresses, &tls, password.expose(), session::TIMEOUT)?;
+    let mut session = Session::open(&addresses, tls, password.expose(), session::TIMEOUT)?;
     let after = session.reconfig(&[], &[id])?;
     crate::info!(
         "server {id} removed (version {:x})",

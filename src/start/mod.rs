@@ -57,27 +57,32 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
     let identity = Identity::resolve(&settings.ensemble, || {
         HostNames::discover(names.hostname.as_deref(), names.domain.as_deref())
     })?;
+    // The TLS pair is checked before anything else happens, dynamic membership's questions to
+    // the ensemble included: a pair that cannot work stops the start here.
+    let tls = match &settings.tls {
+        None => None,
+        Some(files) => {
+            let name = identity.server_name(|| {
+                HostNames::discover(names.hostname.as_deref(), names.domain.as_deref())
+            })?;
+            Some(plan::tls_plan(files, &name)?)
+        }
+    };
+    let client_tls = tls.as_ref().map(|t| t.client.clone()).unwrap_or_default();
     let own_server = settings.launch.command.is_empty();
     let servers = match settings.ensemble.dynamic {
         false => Servers::Flags,
         // Which members: from the data volume, else from the running ensemble (a dry run, or
         // a command of the operator's own, asks nobody).
-        true => match dynamic::decide(&settings, &identity, own_server && !settings.dry_run)? {
-            Decision::Start(servers) => servers,
-            Decision::Stop(status) => return Ok(status),
-        },
-    };
-    // The name the certificate must cover: this server's as the others reach it, else (a
-    // standalone server) the pod's own.
-    let name = match (&settings.tls, &identity.me) {
-        (None, _) => None,
-        (Some(_), Some(me)) => Some(me.host.clone()),
-        (Some(_), None) => {
-            let names = HostNames::discover(names.hostname.as_deref(), names.domain.as_deref())?;
-            Some(names.fqdn())
+        true => {
+            let ask = own_server && !settings.dry_run;
+            match dynamic::decide(&settings, &identity, ask, &client_tls)? {
+                Decision::Start(servers) => servers,
+                Decision::Stop(status) => return Ok(status),
+            }
         }
     };
-    let plan = plan::plan(&settings, &identity, &servers, name.as_deref())?;
+    let plan = plan::plan(&settings, &identity, &servers, tls)?;
     if settings.dry_run {
         output::print(plan.show())?;
         return Ok(0);

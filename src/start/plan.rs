@@ -82,18 +82,13 @@ pub struct Plan {
 }
 
 /// Work out the plan for this server (`identity`), whose members come from `servers`.
-/// `name` is this server's name as clients and the other members reach it: its certificate
-/// must cover it.
+/// `tls` is `tls_plan`'s, for `--tls_dir`.
 pub fn plan(
     settings: &Settings,
     identity: &Identity,
     servers: &Servers,
-    name: Option<&str>,
+    tls: Option<TlsPlan>,
 ) -> Result<Plan> {
-    let tls = match &settings.tls {
-        Some(files) => Some(tls_plan(files, name)?),
-        None => None,
-    };
     let identity = identity.clone();
     let files = render::render(settings, &identity, servers)?;
     let myid = match identity.myid {
@@ -191,12 +186,12 @@ pub fn plan(
     })
 }
 
-/// Read and check the pair in `files.dir` (refused with one line saying why it cannot work),
-/// and the copies the server reads.
-fn tls_plan(files: &TlsFiles, name: Option<&str>) -> Result<TlsPlan> {
+/// Read and check the pair in `files.dir` for the server named `name` (refused with one line
+/// saying why it cannot work), and the copies the server reads.
+pub fn tls_plan(files: &TlsFiles, name: &str) -> Result<TlsPlan> {
     let refused = |why: String| Error::failed(format!("--tls_dir: {why}"));
     let pair = Pair::read(&files.dir).map_err(refused)?;
-    pair.check(name, UnixTime::now()).map_err(refused)?;
+    pair.check(Some(name), UnixTime::now()).map_err(refused)?;
     let client = Tls::from_pair(&pair).map_err(refused)?;
     Ok(TlsPlan {
         stores: [

@@ -24,6 +24,7 @@ use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::AsFd;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -203,10 +204,13 @@ pub fn wait(myid: u32, others: &[Member], port: u16, tls: &Tls) -> Result<Waited
     );
     // Answers come from a thread of their own, so that other waiting servers get them while
     // this one is busy asking.
+    let answers = tls
+        .server_config()
+        .map_err(|why| Error::failed(format!("--tls_dir: {why}")))?;
     let new = AtomicBool::new(false);
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        scope.spawn(|| respond(&listener, tls, Some((myid, &new)), &stop));
+        scope.spawn(|| respond(&listener, answers.as_ref(), Some((myid, &new)), &stop));
         let outcome = watch(&signals, others, port, tls, &new);
         stop.store(true, Ordering::Relaxed);
         outcome
@@ -287,12 +291,12 @@ pub fn pause(signals: &Signals, time: Duration) -> Option<u8> {
     None
 }
 
-/// Answer every connection to the client port until told to stop. `empty` is this server's
-/// id and whether it found the ensemble new, for `gtmk`: only a server with an empty disk
-/// says so.
+/// Answer every connection to the client port until told to stop, over TLS with `tls` when
+/// given. `empty` is this server's id and whether it found the ensemble new, for `gtmk`: only
+/// a server with an empty disk says so.
 fn respond(
     listener: &TcpListener,
-    tls: &Tls,
+    tls: Option<&Arc<rustls::ServerConfig>>,
     empty: Option<(u32, &AtomicBool)>,
     stop: &AtomicBool,
 ) {
@@ -319,9 +323,17 @@ pub fn answering<T>(port: u16, tls: &Tls, wait: impl FnOnce() -> T) -> T {
     let Ok(listener) = listener else {
         return wait();
     };
+    let answers = match tls.server_config() {
+        Ok(answers) => answers,
+        // Never in the clear where TLS is asked for: then not at all.
+        Err(why) => {
+            crate::warn!("not answering on the client port while waiting: {why}");
+            return wait();
+        }
+    };
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        scope.spawn(|| respond(&listener, tls, None, &stop));
+        scope.spawn(|| respond(&listener, answers.as_ref(), None, &stop));
         let outcome = wait();
         stop.store(true, Ordering::Relaxed);
         outcome
@@ -348,11 +360,11 @@ fn ask_all(others: &[Member], port: u16, tls: &Tls) -> Vec<(Member, Peer)> {
 
 /// Answer one connection as a server without a quorum would, and `gtmk` as a waiting empty
 /// server when `empty` says it is one (its id, and whether it found the ensemble new).
-fn answer(stream: TcpStream, tls: &Tls, empty: Option<(u32, bool)>) {
+fn answer(stream: TcpStream, tls: Option<&Arc<rustls::ServerConfig>>, empty: Option<(u32, bool)>) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_millis(300)));
     let _ = stream.set_write_timeout(Some(Duration::from_millis(300)));
-    match tls.server_config() {
+    match tls {
         None => say(stream, empty),
         Some(config) => {
             let Ok(session) = rustls::ServerConnection::new(config.clone()) else {

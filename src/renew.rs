@@ -88,7 +88,7 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
                 continue;
             }
         };
-        let stores = [pair.key_store(), pair.ca_pem.clone()];
+        let stores = [pair.key_store.clone(), pair.ca_pem.clone()];
         if stores == installed || refused.as_ref() == Some(&stores[0]) {
             continue;
         }
@@ -100,7 +100,8 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
             refused = Some(stores[0].clone());
             continue;
         }
-        let tls = match Tls::from_pair(&pair) {
+        let leaf = pair.leaf().clone();
+        let tls = match Tls::from_pair(pair) {
             Ok(tls) => tls,
             Err(why) => {
                 crate::warn!("the renewed pair is ignored: {why}");
@@ -119,7 +120,7 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
              now",
             files.dir.display()
         );
-        take_up(&settings, &identity, pair.leaf(), &tls);
+        take_up(&settings, &identity, &leaf, &tls);
     }
 }
 

@@ -250,7 +250,7 @@ fn tls_state(files: &TlsFiles, name: &str) -> TlsState {
     };
     let installed = match (fs::read_to_string(&files.key_store), &pair) {
         (Err(_), _) => "none",
-        (Ok(store), Ok(pair)) if store == pair.key_store() => "the Secret's",
+        (Ok(store), Ok(pair)) if store == pair.key_store => "the Secret's",
         (Ok(_), _) => "another",
     };
     TlsState {

@@ -192,20 +192,18 @@ pub fn tls_plan(files: &TlsFiles, name: &str) -> Result<TlsPlan> {
     let refused = |why: String| Error::failed(format!("--tls_dir: {why}"));
     let pair = Pair::read(&files.dir).map_err(refused)?;
     pair.check(Some(name), UnixTime::now()).map_err(refused)?;
-    let client = Tls::from_pair(&pair).map_err(refused)?;
-    Ok(TlsPlan {
-        stores: [
-            File {
-                path: files.key_store.clone(),
-                contents: pair.key_store(),
-            },
-            File {
-                path: files.trust_store.clone(),
-                contents: pair.ca_pem.clone(),
-            },
-        ],
-        client,
-    })
+    let stores = [
+        File {
+            path: files.key_store.clone(),
+            contents: pair.key_store.clone(),
+        },
+        File {
+            path: files.trust_store.clone(),
+            contents: pair.ca_pem.clone(),
+        },
+    ];
+    let client = Tls::from_pair(pair).map_err(refused)?;
+    Ok(TlsPlan { stores, client })
 }
 
 /// ZooKeeper's digest of the super user's password: `super:` and the base64 of the SHA-1 of

@@ -1,7 +1,7 @@
 //! TLS from a directory laid out as Kubernetes mounts a cert-manager Secret (`--tls_dir`,
-//! `ZK_TLS_DIR`): the pair is checked before the server starts (`pair`), the server reads a
-//! copy in its configuration directory (`store`), and every zkpod command that talks to a
-//! server connects with it (`client`).
+//! `ZK_TLS_DIR`): the pair is read and checked before the server starts (`pair`; the server
+//! reads copies of it in its configuration directory), every zkpod command that talks to a
+//! server connects with it (`client`), and the empty-disk guard answers with it (`server`).
 
 pub mod client;
 pub mod pair;
@@ -27,7 +27,8 @@ pub const DIR_VAR: &str = "ZK_TLS_DIR";
 #[derive(Clone, Default)]
 pub struct Tls {
     config: Option<Arc<rustls::ClientConfig>>,
-    server: Option<Arc<rustls::ServerConfig>>,
+    /// The pair, for answering (`server_config`), which only the empty-disk guard does.
+    pair: Option<Arc<Pair>>,
 }
 
 impl Tls {
@@ -38,7 +39,7 @@ impl Tls {
 
     /// TLS with the pair in `dir`, or the line saying why it cannot be read.
     pub fn from_dir(dir: &std::path::Path) -> Result<Tls, String> {
-        Tls::from_pair(&Pair::read(dir)?)
+        Tls::from_pair(Pair::read(dir)?)
     }
 
     /// TLS as this pod's server has it: its copies of the pair (`stores`: key store, trust
@@ -52,16 +53,16 @@ impl Tls {
             && let Ok(pair) = Pair::read_stores(key_store, trust_store)
             && pair.check(None, rustls::pki_types::UnixTime::now()).is_ok()
         {
-            return Tls::from_pair(&pair);
+            return Tls::from_pair(pair);
         }
         Tls::from_dir(dir)
     }
 
     /// TLS with `pair`.
-    pub fn from_pair(pair: &Pair) -> Result<Tls, String> {
+    pub fn from_pair(pair: Pair) -> Result<Tls, String> {
         Ok(Tls {
-            config: Some(client::config(pair)?),
-            server: Some(server::config(pair)?),
+            config: Some(client::config(&pair)?),
+            pair: Some(Arc::new(pair)),
         })
     }
 
@@ -71,9 +72,9 @@ impl Tls {
     }
 
     /// For connections zkpod takes on the client port (the empty-disk guard's answers): it
-    /// asks for the client's certificate, as ZooKeeper does.
-    pub fn server_config(&self) -> Option<&Arc<rustls::ServerConfig>> {
-        self.server.as_ref()
+    /// asks for the client's certificate, as ZooKeeper does. None in the clear.
+    pub fn server_config(&self) -> Result<Option<Arc<rustls::ServerConfig>>, String> {
+        self.pair.as_deref().map(server::config).transpose()
     }
 }
 

@@ -27,43 +27,25 @@ pub struct Pair {
     pub key: PrivateKeyDer<'static>,
     /// The certificates clients and members are checked against.
     pub ca: Vec<CertificateDer<'static>>,
-    /// The files' texts, for the server's PEM key and trust stores.
-    pub chain_pem: String,
-    pub key_pem: String,
+    /// The key, then the certificate chain, in one PEM text: ZooKeeper's PEM key store.
+    pub key_store: String,
+    /// `ca.crt`'s text: ZooKeeper's PEM trust store.
     pub ca_pem: String,
 }
 
 impl Pair {
     /// Read the three files from `dir`. The error names the file and what is wrong with it.
     pub fn read(dir: &Path) -> Result<Pair, String> {
-        let text = |name: &str| {
-            let path = dir.join(name);
-            std::fs::read_to_string(&path).map_err(|err| format!("{}: {err}", path.display()))
-        };
-        let certs = |name: &str, pem: &str| -> Result<Vec<CertificateDer<'static>>, String> {
-            let certs: Vec<_> = CertificateDer::pem_slice_iter(pem.as_bytes())
-                .collect::<Result<_, _>>()
-                .map_err(|err| format!("{}: {err}", dir.join(name).display()))?;
-            if certs.is_empty() {
-                return Err(format!(
-                    "{}: no certificate in it",
-                    dir.join(name).display()
-                ));
-            }
-            Ok(certs)
-        };
-        let chain_pem = text(CERT)?;
-        let key_pem = text(KEY)?;
-        let ca_pem = text(CA)?;
-        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
-            .map_err(|err| format!("{}: no private key in it ({err})", dir.join(KEY).display()))?;
+        let (cert, key, ca) = (dir.join(CERT), dir.join(KEY), dir.join(CA));
+        let chain_pem = read_text(&cert)?;
+        let key_pem = read_text(&key)?;
+        let ca_pem = read_text(&ca)?;
         Ok(Pair {
             dir: dir.to_owned(),
-            chain: certs(CERT, &chain_pem)?,
-            key,
-            ca: certs(CA, &ca_pem)?,
-            chain_pem,
-            key_pem,
+            chain: certs_in(&cert, &chain_pem)?,
+            key: key_in(&key, &key_pem)?,
+            ca: certs_in(&ca, &ca_pem)?,
+            key_store: format!("{}\n{}\n", key_pem.trim_end(), chain_pem.trim_end()),
             ca_pem,
         })
     }
@@ -71,29 +53,14 @@ impl Pair {
     /// The pair from a server's PEM stores: the key and the chain in `key_store`, the
     /// authority in `trust_store`.
     pub fn read_stores(key_store: &Path, trust_store: &Path) -> Result<Pair, String> {
-        let text = |path: &Path| {
-            std::fs::read_to_string(path).map_err(|err| format!("{}: {err}", path.display()))
-        };
-        let store = text(key_store)?;
-        let ca_pem = text(trust_store)?;
-        let certs = |path: &Path, pem: &str| -> Result<Vec<CertificateDer<'static>>, String> {
-            CertificateDer::pem_slice_iter(pem.as_bytes())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|err| format!("{}: {err}", path.display()))
-                .and_then(|certs| match certs.is_empty() {
-                    true => Err(format!("{}: no certificate in it", path.display())),
-                    false => Ok(certs),
-                })
-        };
-        let key = PrivateKeyDer::from_pem_slice(store.as_bytes())
-            .map_err(|err| format!("{}: no private key in it ({err})", key_store.display()))?;
+        let store = read_text(key_store)?;
+        let ca_pem = read_text(trust_store)?;
         Ok(Pair {
             dir: key_store.parent().unwrap_or(Path::new("/")).to_owned(),
-            chain: certs(key_store, &store)?,
-            key,
-            ca: certs(trust_store, &ca_pem)?,
-            chain_pem: String::new(),
-            key_pem: String::new(),
+            chain: certs_in(key_store, &store)?,
+            key: key_in(key_store, &store)?,
+            ca: certs_in(trust_store, &ca_pem)?,
+            key_store: store,
             ca_pem,
         })
     }
@@ -206,14 +173,26 @@ impl Pair {
         }
         Ok(())
     }
+}
 
-    /// The key and the certificate chain in one PEM text, as ZooKeeper's PEM key store wants
-    /// them.
-    pub fn key_store(&self) -> String {
-        let mut store = self.key_pem.trim_end().to_owned();
-        store.push('\n');
-        store.push_str(self.chain_pem.trim_end());
-        store.push('\n');
-        store
+/// A file's text; the error names it.
+fn read_text(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|err| format!("{}: {err}", path.display()))
+}
+
+/// The certificates in `pem`, read from `path`: at least one.
+fn certs_in(path: &Path, pem: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| format!("{}: {err}", path.display()))?;
+    match certs.is_empty() {
+        true => Err(format!("{}: no certificate in it", path.display())),
+        false => Ok(certs),
     }
+}
+
+/// The private key in `pem`, read from `path`.
+fn key_in(path: &Path, pem: &str) -> Result<PrivateKeyDer<'static>, String> {
+    PrivateKeyDer::from_pem_slice(pem.as_bytes())
+        .map_err(|err| format!("{}: no private key in it ({err})", path.display()))
 }

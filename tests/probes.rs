@@ -87,28 +87,6 @@ fn ready(args: &[&str]) -> (Option<i32>, String, Duration) {
     (out.status.code(), stderr(&out), took)
 }
 
-fn promtool(page: &str) -> Result<(), String> {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool (Debian package prometheus)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(page.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!("{}{}", stdout(&out), stderr(&out)))
-    }
-}
-
 fn srvr(mode: &str) -> Vec<u8> {
     format!(
         "Zookeeper version: 3.8.0-x, built on 2024-12-29 17:54 UTC\nLatency min/avg/max: 0/0.0/0\n\

@@ -322,22 +322,7 @@ fn an_ensemble_over_tls() {
         "{}",
         stderr(&prometheus)
     );
-    let mut promtool = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    promtool
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&prometheus.stdout)
-        .unwrap();
-    let checked = promtool.wait_with_output().unwrap();
-    assert!(checked.status.success(), "{}", stdout(&checked));
+    promtool(&stdout(&prometheus)).unwrap();
     // --listen serves them over HTTP, asking the server over TLS at every scrape.
     let mut listening_metrics = set
         .exec_command(0, &[metrics.as_str(), "--listen", "127.0.0.1:9141"])

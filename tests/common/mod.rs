@@ -599,3 +599,27 @@ pub fn manifest_list(manifest: &str, key: &str) -> Vec<String> {
         .map(|w| w.trim().trim_matches('"').to_string())
         .collect()
 }
+
+/// `promtool check metrics` on a Prometheus page: its complaints when it has any.
+pub fn promtool(page: &str) -> Result<(), String> {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian package prometheus)");
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(page.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{}{}", stdout(&out), stderr(&out)))
+    }
+}

@@ -623,8 +623,12 @@ fn manifest_env(manifest: &str) -> Vec<(String, String)> {
 }
 
 #[test]
+#[ignore = "needs root and namespaces"]
 fn the_dynamic_manifest_matches_the_binary() {
+    require_root_and_namespaces();
     let manifest = include_str!("../docker/zookeeper-dynamic.yaml");
+    // Its heap is a share of its memory limit: start-zookeeper runs within that limit.
+    let memory = MemoryCgroup::new("dynamic-manifest", Some(manifest_memory_limit(manifest)));
     let sandbox = Sandbox::new("dynamic-manifest");
     let env = manifest_env(manifest);
     assert!(
@@ -654,10 +658,11 @@ fn the_dynamic_manifest_matches_the_binary() {
         "--hostname=zk-0",
         "--domain=zk-hs.default.svc.cluster.local",
     ]);
-    let out = output(&mut start);
+    let out = memory.run(&start);
     assert!(out.status.success(), "{}", stderr(&out));
     let page = stdout(&out);
     assert!(page.contains("reconfigEnabled=true\n"), "{page}");
+    assert!(page.contains(" -Xmx512m -Xms512m "), "{page}");
     assert!(page.contains("server.3=zk-2.zk-hs.default.svc.cluster.local:2888:3888:"));
 
     // The probes and the preStop hook name commands and flags the binary accepts: against a
@@ -689,8 +694,12 @@ fn the_dynamic_manifest_matches_the_binary() {
 }
 
 #[test]
+#[ignore = "needs root and namespaces"]
 fn the_tls_manifest_matches_the_binary() {
+    require_root_and_namespaces();
     let manifest = include_str!("../docker/zookeeper-tls.yaml");
+    // Its heap is a share of its memory limit: start-zookeeper runs within that limit.
+    let memory = MemoryCgroup::new("tls-manifest", Some(manifest_memory_limit(manifest)));
     let sandbox = Sandbox::new("tls-manifest");
     let env = manifest_env(manifest);
     assert!(
@@ -719,9 +728,10 @@ fn the_tls_manifest_matches_the_binary() {
         "--hostname=zk-0",
         "--domain=zk-hs.default.svc.cluster.local",
     ]);
-    let out = output(&mut start);
+    let out = memory.run(&start);
     assert!(out.status.success(), "{}", stderr(&out));
     let page = stdout(&out);
+    assert!(page.contains(" -Xmx512m -Xms512m "), "{page}");
     for line in [
         "secureClientPort=2181\n",
         "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n",

@@ -134,7 +134,9 @@ fuzz_target!(|input: Input| {
         assert!(value.seconds().is_ok(), "{text}");
     }
 
-    let files = render::render(&settings, &identity, &render::Servers::Flags)
+    // The heap as given: a share's size depends on the machine's memory limit.
+    let heap = settings.launch.heap.value.to_string();
+    let files = render::render(&settings, &identity, &render::Servers::Flags, &heap)
         .expect("valid settings always render");
     let cfg = &files.zoo_cfg.contents;
     let mut expected: BTreeSet<String> = ALWAYS.iter().map(|k| k.to_string()).collect();

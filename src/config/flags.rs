@@ -61,7 +61,7 @@ pub struct Flags {
     pub tick_time: Option<Given<u32>>,
     pub init_limit: Option<Given<u32>>,
     pub sync_limit: Option<Given<u32>>,
-    pub heap: Option<String>,
+    pub heap: Option<Given<Heap>>,
     pub max_client_cnxns: Option<u32>,
     pub snap_retain_count: Option<u32>,
     pub purge_interval: Option<u32>,
@@ -326,10 +326,11 @@ pub static FLAGS: &[Flag] = &[
         value_name: "SIZE",
         default: Some("2G"),
         default_help: None,
-        help: "The JVM heap (-Xmx and -Xms), such as 512M or 2G. The container's memory \
-               request should leave room above it.",
+        help: "The JVM heap (-Xmx and -Xms): a size such as 512M or 2G, or a share of the \
+               container's memory limit such as 50% (refused without a limit). A heap above \
+               three quarters of the limit is warned of: the JVM needs memory beside its heap.",
         set: Set::One(|f, v| {
-            f.heap = Some(heap(&v)?);
+            f.heap = given(heap(&v)?, &v);
             Ok(())
         }),
     },
@@ -895,18 +896,47 @@ fn ensemble_hosts(value: &Value) -> Result<Vec<String>> {
     Ok(hosts)
 }
 
-/// A JVM heap size as -Xmx takes it: digits and an optional k, m, g or t.
-fn heap(value: &Value) -> Result<String> {
+/// The JVM heap (`--heap`): a size as -Xmx takes it, or a share of the memory limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Heap {
+    /// Digits and an optional k, m, g or t, as given.
+    Size(String),
+    /// This many percent (1 to 100) of the container's memory limit.
+    Share(u8),
+}
+
+impl std::fmt::Display for Heap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Heap::Size(size) => f.write_str(size),
+            Heap::Share(percent) => write!(f, "{percent}%"),
+        }
+    }
+}
+
+/// `NN%` (1 to 100), or a JVM heap size as -Xmx takes it: digits and an optional k, m, g or t.
+fn heap(value: &Value) -> Result<Heap> {
     let text = value.text.trim();
+    if let Some(percent) = text.strip_suffix('%') {
+        return match percent.parse::<u8>() {
+            Ok(n) if (1..=100).contains(&n) && percent.bytes().all(|b| b.is_ascii_digit()) => {
+                Ok(Heap::Share(n))
+            }
+            _ => Err(value.bad("is not a share of the memory limit from 1% to 100%")),
+        };
+    }
     let digits = text.trim_end_matches(['k', 'K', 'm', 'M', 'g', 'G', 't', 'T']);
     let valid = text.len() - digits.len() <= 1
         && !digits.is_empty()
         && digits.bytes().all(|b| b.is_ascii_digit())
         && digits.parse::<u64>().is_ok_and(|n| n > 0);
     if valid {
-        Ok(text.to_owned())
+        Ok(Heap::Size(text.to_owned()))
     } else {
-        Err(value.bad("is not a JVM heap size such as 512M or 2G"))
+        Err(value.bad(
+            "is not a JVM heap size such as 512M or 2G, nor a share of the memory limit \
+             such as 50%",
+        ))
     }
 }
 
@@ -1099,16 +1129,35 @@ pub mod tests {
     }
 
     #[test]
-    fn heap_is_jvm_style() {
+    fn heap_is_jvm_style_or_a_share() {
+        let heap = |flag: &str| parse_args(&[flag], &[]).map(|f| f.heap.unwrap().value);
         for good in ["512M", "2G", "1024m", "1g", "65536k", "4096"] {
             let flag = format!("--heap={good}");
-            assert_eq!(parse_args(&[&flag], &[]).unwrap().heap.unwrap(), good);
+            assert_eq!(heap(&flag).unwrap(), Heap::Size(good.into()));
+        }
+        for (good, percent) in [("50%", 50), ("1%", 1), ("100%", 100), (" 75% ", 75)] {
+            let flag = format!("--heap={good}");
+            assert_eq!(heap(&flag).unwrap(), Heap::Share(percent));
         }
         for bad in ["2GB", "0", "G", "1.5G", "-2G", "2 G", "$(reboot)"] {
             let flag = format!("--heap={bad}");
-            let err = parse_args(&[&flag], &[]).unwrap_err().to_string();
-            assert!(err.contains("JVM heap size"), "{bad}: {err}");
+            let err = heap(&flag).unwrap_err().to_string();
+            assert!(
+                err.starts_with("--heap: ") && err.contains("JVM heap size"),
+                "{bad}: {err}"
+            );
         }
+        for bad in ["0%", "101%", "-5%", "+5%", "1.5%", "%", "50 %"] {
+            let flag = format!("--heap={bad}");
+            let err = heap(&flag).unwrap_err().to_string();
+            assert!(err.contains("from 1% to 100%"), "{bad}: {err}");
+        }
+        let from_env = parse_args(&[], &[("ZK_HEAP_SIZE", "40%")])
+            .unwrap()
+            .heap
+            .unwrap();
+        assert_eq!(from_env.value, Heap::Share(40));
+        assert_eq!(from_env.origin.to_string(), "ZK_HEAP_SIZE");
     }
 
     #[test]

@@ -58,7 +58,13 @@ struct LaunchView<'a> {
 }
 
 /// Render every configuration file for this pod.
-pub fn render(settings: &Settings, identity: &Identity, servers: &Servers) -> Result<ConfigFiles> {
+/// `heap` is the JVM heap as -Xmx takes it (`start::heap` works it out from `--heap`).
+pub fn render(
+    settings: &Settings,
+    identity: &Identity,
+    servers: &Servers,
+    heap: &str,
+) -> Result<ConfigFiles> {
     let mut context = tera::Context::new();
     context.insert("dirs", &settings.dirs);
     context.insert("ports", &settings.ports);
@@ -67,12 +73,7 @@ pub fn render(settings: &Settings, identity: &Identity, servers: &Servers) -> Re
     context.insert("tls", &settings.tls);
     context.insert("policy", &settings.policy);
     context.insert("log_level", &settings.log_level);
-    context.insert(
-        "launch",
-        &LaunchView {
-            heap: &settings.launch.heap,
-        },
-    );
+    context.insert("launch", &LaunchView { heap });
     context.insert("myid", &identity.myid);
     context.insert("observer", &identity.observer);
     context.insert("servers", &identity.members);
@@ -192,7 +193,8 @@ mod tests {
             })
         })
         .unwrap();
-        render(&settings, &identity, &Servers::Flags).unwrap()
+        let heap = settings.launch.heap.value.to_string();
+        render(&settings, &identity, &Servers::Flags, &heap).unwrap()
     }
 
     fn zoo_cfg(pairs: &[(&str, &str)], host: &str) -> String {

@@ -11,7 +11,8 @@
 //!
 //! The super user's password is in none of these files (the server has only its digest).
 //! start-zookeeper passes the path of its `--super_password_file` on to PID 1's environment,
-//! and it is read from there.
+//! and it is read from there; so are `--tls_dir`, and a heap given as a share of the memory
+//! limit (`ZK_HEAP_SIZE=50%`), which -Xmx shows only as the size it came to.
 
 #![forbid(unsafe_code)]
 
@@ -96,6 +97,13 @@ impl Running {
             if let Some(path) = path {
                 running.set(var, path);
             }
+        }
+        let share = words(environ)
+            .into_iter()
+            .find_map(|pair| pair.strip_prefix("ZK_HEAP_SIZE="))
+            .filter(|heap| heap.trim().ends_with('%'));
+        if let Some(share) = share {
+            running.set("ZK_HEAP_SIZE", share);
         }
         Some(running)
     }
@@ -363,7 +371,8 @@ mod tests {
             })
         })
         .unwrap();
-        let files = render::render(&settings, &identity, &Servers::Flags).unwrap();
+        let heap = settings.launch.heap.value.to_string();
+        let files = render::render(&settings, &identity, &Servers::Flags, &heap).unwrap();
         (settings, files)
     }
 
@@ -398,8 +407,8 @@ mod tests {
             "--".into(),
             "/usr/bin/java".into(),
             format!("-Dzookeeper.log.dir={}", settings.dirs.log.display()),
-            format!("-Xmx{}", settings.launch.heap),
-            format!("-Xms{}", settings.launch.heap),
+            format!("-Xmx{}", settings.launch.heap.value),
+            format!("-Xms{}", settings.launch.heap.value),
             "-cp".into(),
             format!(
                 "{}:/usr/share/java/zookeeper.jar",
@@ -505,7 +514,7 @@ mod tests {
                 "{name}"
             );
             assert_eq!(read.dirs, written.dirs, "{name}");
-            assert_eq!(read.launch.heap, written.launch.heap, "{name}");
+            assert_eq!(read.launch.heap.value, written.launch.heap.value, "{name}");
             // Without the running server, the same command writes other files.
             if *name != "standalone" {
                 assert_ne!(start("zk-1", &[], env, None).1, files, "{name}");
@@ -552,6 +561,19 @@ mod tests {
         assert_eq!(running.var("ZK_MEMBERSHIP"), Some("dynamic"));
         let running = Running::from_pid1(&cmdline, b"PATH=/bin\0", "zk-1").unwrap();
         assert_eq!(running.var("ZK_SUPER_PASSWORD_FILE"), None);
+    }
+
+    #[test]
+    fn a_heap_share_comes_from_pid1s_environment_and_a_size_from_java() {
+        let dir = crate::testing::scratch_dir("running-heap");
+        let (_, _, cmdline) = pod(&dir, "zk-1", &["--servers=3", "--heap=768m"]);
+        let running = Running::from_pid1(&cmdline, b"ZK_HEAP_SIZE=50%\0", "zk-1").unwrap();
+        assert_eq!(running.var("ZK_HEAP_SIZE"), Some("50%"));
+        assert!(disagreeing(&["--heap=50%"], &[], &running).is_empty());
+        assert_eq!(disagreeing(&["--heap=40%"], &[], &running).len(), 1);
+        // A size in the environment is what -Xmx says already.
+        let running = Running::from_pid1(&cmdline, b"ZK_HEAP_SIZE=1G\0", "zk-1").unwrap();
+        assert_eq!(running.var("ZK_HEAP_SIZE"), Some("768m"));
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use super::flags::Membership;
 use super::flags::{Extra, Flags, Given};
+pub use super::flags::{Heap, Membership};
 use super::secret::{Secret, super_password};
 use crate::cli::error::{Error, Result};
 use crate::cli::values::{JAVA_INT_MAX, LogLevel, Origin};
@@ -176,7 +176,8 @@ pub struct Entry {
 /// How the server is started.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Launch {
-    pub heap: String,
+    /// Turned into -Xmx and -Xms by `start::heap`, which reads the memory limit for a share.
+    pub heap: Given<Heap>,
     pub zk_home: Option<Given<PathBuf>>,
     pub user: Option<Given<String>>,
     pub grace: Option<Duration>,
@@ -598,7 +599,7 @@ pub mod tests {
         );
         let t = &s.tuning;
         assert_eq!((t.tick_time, t.init_limit, t.sync_limit), (2000, 10, 5));
-        assert_eq!(s.launch.heap, "2G");
+        assert_eq!(s.launch.heap.value, Heap::Size("2G".into()));
         assert_eq!(t.max_client_cnxns, 60);
         assert_eq!((t.snap_retain_count, t.purge_interval), (3, 0));
         assert_eq!(

@@ -10,6 +10,7 @@ use rustls::pki_types::UnixTime;
 use serde::Serialize;
 
 use crate::cli::error::Result;
+use crate::config::heap;
 use crate::config::identity::{self, HostNames, Identity};
 use crate::config::render::{self, Servers};
 use crate::config::settings::{Settings, TlsFiles};
@@ -262,7 +263,11 @@ fn tls_state(files: &TlsFiles, name: &str) -> TlsState {
 
 /// The configuration files on disk against what start-zookeeper would write now.
 fn files(settings: &Settings, identity: &Identity) -> Vec<FileState> {
-    let Ok(files) = render::render(settings, identity, &Servers::Flags) else {
+    // The heap as start-zookeeper works it out in this container (a share needs its limit).
+    let heap = heap::size(&settings.launch.heap)
+        .map(|heap| heap.size)
+        .unwrap_or_else(|_| settings.launch.heap.value.to_string());
+    let Ok(files) = render::render(settings, identity, &Servers::Flags, &heap) else {
         return Vec::new();
     };
     files

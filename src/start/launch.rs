@@ -170,6 +170,7 @@ fn is_executable(path: &Path) -> bool {
 pub fn java_args(
     settings: &Settings,
     installation: &Installation,
+    heap: &str,
     zoo_cfg: &Path,
 ) -> Vec<OsString> {
     let conf = &settings.dirs.conf;
@@ -200,8 +201,8 @@ pub fn java_args(
     }
     args.extend(
         [
-            format!("-Xmx{}", settings.launch.heap),
-            format!("-Xms{}", settings.launch.heap),
+            format!("-Xmx{heap}"),
+            format!("-Xms{heap}"),
             "-XX:+ExitOnOutOfMemoryError".into(),
             "-Dzookeeper.electionPortBindRetry=0".into(),
         ]
@@ -340,10 +341,11 @@ mod tests {
             jars: vec!["/j/zookeeper.jar".into(), "/j/log4j.jar".into()],
             logging: Logging::Log4j,
         };
-        let args: Vec<String> = java_args(&settings, &installation, Path::new("/c/zoo.cfg"))
-            .into_iter()
-            .map(|a| a.into_string().unwrap())
-            .collect();
+        let args: Vec<String> =
+            java_args(&settings, &installation, "512M", Path::new("/c/zoo.cfg"))
+                .into_iter()
+                .map(|a| a.into_string().unwrap())
+                .collect();
         let at = |arg: &str| {
             args.iter()
                 .position(|a| a == arg)

@@ -37,16 +37,24 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
     let flags = flags::parse(matches, &env, None)?;
     // A password file or TLS directory named on the command line goes on to PID 1's
     // environment, where the commands run later in the pod find it (`config::running`); a
-    // variable is there already.
-    let from_flag = |given: &Option<flags::Given<std::path::PathBuf>>, var: &'static str| {
+    // variable is there already. So does a heap given as a share: java's -Xmx has only the
+    // size it came to.
+    let from_flag = |given: Option<(Origin, OsString)>, var: &'static str| {
         given
-            .as_ref()
-            .filter(|file| matches!(file.origin, Origin::Flag(_)))
-            .map(|file| (var, file.value.clone()))
+            .filter(|(origin, _)| matches!(origin, Origin::Flag(_)))
+            .map(|(_, value)| (var, value))
     };
-    let for_pid1: Vec<(&str, std::path::PathBuf)> = [
-        from_flag(&flags.super_password_file, "ZK_SUPER_PASSWORD_FILE"),
-        from_flag(&flags.tls_dir, crate::tls::DIR_VAR),
+    let path = |given: &Option<flags::Given<PathBuf>>| {
+        given.as_ref().map(|g| (g.origin, g.value.clone().into()))
+    };
+    let share = flags.heap.as_ref().and_then(|heap| match heap.value {
+        flags::Heap::Share(_) => Some((heap.origin, heap.value.to_string().into())),
+        flags::Heap::Size(_) => None,
+    });
+    let for_pid1: Vec<(&str, OsString)> = [
+        from_flag(path(&flags.super_password_file), "ZK_SUPER_PASSWORD_FILE"),
+        from_flag(path(&flags.tls_dir), crate::tls::DIR_VAR),
+        from_flag(share, "ZK_HEAP_SIZE"),
     ]
     .into_iter()
     .flatten()
@@ -83,6 +91,9 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
         }
     };
     let plan = plan::plan(&settings, &identity, &servers, tls)?;
+    if let Some(warning) = &plan.heap.warning {
+        crate::warn!("{warning}");
+    }
     if settings.dry_run {
         output::print(plan.show())?;
         return Ok(0);
@@ -151,7 +162,7 @@ fn spawn_beside(command: &str, matches: &ArgMatches) {
 /// server from starting. `--user` goes across as the operator wrote it (the supervisor resolves
 /// it again, supplementary groups included). `vars` join the environment, replacing any of the
 /// same name. Where exec fails (no /proc), supervise from here, as `child.user`.
-fn become_supervisor(child: Child, user: Option<&str>, vars: &[(&str, PathBuf)]) -> Result<u8> {
+fn become_supervisor(child: Child, user: Option<&str>, vars: &[(&str, OsString)]) -> Result<u8> {
     let mut args: Vec<OsString> = vec!["zkpod".into(), "supervise".into()];
     if let Some(grace) = child.grace {
         args.push("--grace".into());

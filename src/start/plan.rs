@@ -12,6 +12,7 @@ use super::unfinished::{self, Move};
 use crate::cli::error::{Error, Result};
 use crate::cli::quote::quote;
 use crate::config::flags::Given;
+use crate::config::heap::{self, Sized};
 use crate::config::identity::{Identity, Member};
 use crate::config::render::{self, ConfigFiles, File, Servers};
 use crate::config::settings::{Settings, TlsFiles};
@@ -79,6 +80,8 @@ pub struct Plan {
     /// Snapshots ZooKeeper did not finish writing, moved out of its sight (see `unfinished`).
     pub unfinished: Vec<Move>,
     pub tls: Option<TlsPlan>,
+    /// The JVM heap, and how it was found (`--heap`).
+    pub heap: Sized,
 }
 
 /// Work out the plan for this server (`identity`), whose members come from `servers`.
@@ -90,7 +93,8 @@ pub fn plan(
     tls: Option<TlsPlan>,
 ) -> Result<Plan> {
     let identity = identity.clone();
-    let files = render::render(settings, &identity, servers)?;
+    let heap = heap::size(&settings.launch.heap)?;
+    let files = render::render(settings, &identity, servers, &heap.size)?;
     let myid = match identity.myid {
         None => Myid::Standalone,
         Some(id) => match existing_myid(&settings.dirs.data, id)? {
@@ -120,7 +124,7 @@ pub fn plan(
             let java = launch::find_java(&settings.launch)?;
             (
                 OsString::from(java),
-                launch::java_args(settings, &installation, &files.zoo_cfg.path),
+                launch::java_args(settings, &installation, &heap.size, &files.zoo_cfg.path),
             )
         }
     };
@@ -183,6 +187,7 @@ pub fn plan(
         }),
         unfinished,
         tls,
+        heap,
     })
 }
 
@@ -272,7 +277,7 @@ impl Plan {
     }
 
     /// The plan as `--dry_run` prints it: each file under a `==> path <==` line, then any
-    /// unfinished snapshots, then the command.
+    /// unfinished snapshots, the heap and how it was found, then the command.
     pub fn show(&self) -> String {
         let mut out = String::new();
         let myid = match &self.myid {
@@ -298,6 +303,7 @@ impl Plan {
                 out.push_str(&format!("{} -> {}\n", from.display(), to.display()));
             }
         }
+        out.push_str(&format!("==> heap <==\n{}\n", self.heap.how));
         out.push_str(&format!("==> command <==\n{}\n", self.command_line()));
         out
     }

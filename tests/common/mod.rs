@@ -623,3 +623,71 @@ pub fn promtool(page: &str) -> Result<(), String> {
         Err(format!("{}{}", stdout(&out), stderr(&out)))
     }
 }
+
+/// A manifest's memory limit (`limits:` then `memory: "1Gi"`), in bytes.
+pub fn manifest_memory_limit(manifest: &str) -> u64 {
+    let at = manifest.find("limits:").expect("the manifest sets limits");
+    let quantity = manifest[at..]
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("memory:"))
+        .expect("a memory limit")
+        .trim()
+        .trim_matches('"');
+    let (number, unit) = quantity.split_at(quantity.trim_end_matches(char::is_alphabetic).len());
+    let shift = match unit {
+        "Mi" => 20,
+        "Gi" => 30,
+        other => panic!("memory quantity unit {other:?}"),
+    };
+    number.parse::<u64>().unwrap() << shift
+}
+
+/// Where cgroup v1's memory hierarchy is mounted.
+pub const V1_MEMORY: &str = "/sys/fs/cgroup/memory";
+
+/// A cgroup v1 memory cgroup of the test's (this machine's memory controller is on v1), removed
+/// when dropped, once nothing runs in it. Needs root.
+pub struct MemoryCgroup {
+    pub dir: PathBuf,
+}
+
+impl MemoryCgroup {
+    /// A new cgroup below the memory hierarchy's root, with `limit` bytes or none.
+    pub fn new(name: &str, limit: Option<u64>) -> MemoryCgroup {
+        let mount = fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(
+            mount.lines().any(|line| line.contains(&format!(" {V1_MEMORY} "))
+                && line.contains(" - cgroup ")),
+            "this test needs cgroup v1's memory hierarchy at {V1_MEMORY}"
+        );
+        let dir = Path::new(V1_MEMORY).join(format!("zkpod-test-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir(&dir);
+        fs::create_dir(&dir).unwrap();
+        let cgroup = MemoryCgroup { dir };
+        if let Some(limit) = limit {
+            fs::write(cgroup.dir.join("memory.limit_in_bytes"), limit.to_string()).unwrap();
+        }
+        cgroup
+    }
+
+    /// `cmd`, run inside this cgroup: its shell moves itself in, then becomes the command.
+    pub fn run(&self, cmd: &Command) -> Output {
+        let procs = self.dir.join("cgroup.procs");
+        let mut inside = Command::new("sh");
+        inside
+            .arg("-c")
+            .arg("echo $$ > \"$0\" && exec \"$@\"")
+            .arg(procs)
+            .arg(cmd.get_program())
+            .args(cmd.get_args())
+            .env_clear()
+            .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))));
+        output(&mut inside)
+    }
+}
+
+impl Drop for MemoryCgroup {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir(&self.dir);
+    }
+}

@@ -132,9 +132,9 @@ def shell(path):
         hardened += ["--security-opt", "seccomp=unconfined"]
     if sc.get("privileged"):
         sys.exit("manifest.py: privileged containers are not supported")
+    # The memory limit is the pod's in either mode (its --heap may be a share of it).
     memory = c.get("resources", {}).get("limits", {}).get("memory")
-    if memory:
-        hardened += ["--memory", str(bytes_of(memory))]
+    out["MEMORY_LIMIT"] = str(bytes_of(memory)) if memory else ""
     for mount, size in empty_dirs:
         # An emptyDir is writable by the pod's user (fsGroup); U gives the tmpfs to the user.
         options = "rw,U" + (f",size={bytes_of(size)}" if size else "")

@@ -205,3 +205,31 @@ fn prometheus_port_needs_the_provider_jar() {
     ));
     assert!(printed.contains("zookeeper-prometheus-metrics-3.8.4.jar"));
 }
+
+#[test]
+fn the_admin_server_answers_when_asked_for() {
+    let admin = free_port();
+    let zk = ZooKeeper::start(
+        "admin",
+        &[
+            &format!("--admin_port={admin}"),
+            "--admin_address=127.0.0.1",
+        ],
+    );
+    // Jetty starts with the server; the client port answering says it has had its chance.
+    kazoo(&zk.connect_string(), "zk.get('/')").unwrap();
+    let mut answer = String::new();
+    let asked = std::net::TcpStream::connect(("127.0.0.1", admin)).and_then(|mut http| {
+        use std::io::{Read, Write};
+        http.write_all(b"GET /commands/ruok HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+        http.read_to_string(&mut answer)
+    });
+    assert!(
+        asked.is_ok()
+            && answer.starts_with("HTTP/1.1 200")
+            && answer.contains("\"command\" : \"ruok\""),
+        "{asked:?}: {answer}\nlog:\n{}",
+        zk.log()
+    );
+    assert!(!zk.log().contains("Unable to load jetty"));
+}

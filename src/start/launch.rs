@@ -16,12 +16,16 @@ const DEBIAN_JARS: &str = "/usr/share/java";
 /// Debian's zookeeper.jar names its dependencies in its manifest, but no logging backend:
 /// without these two the server logs nothing.
 const DEBIAN_LOG4J_BINDING: [&str; 2] = ["slf4j-log4j12.jar", "log4j-1.2.jar"];
-/// Nor every Netty jar the Netty server needs: without netty-codec every TLS connection fails
-/// (NoClassDefFoundError: io/netty/handler/codec/ByteToMessageDecoder). Added when present.
-const DEBIAN_NETTY: [&str; 3] = [
+/// Nor every jar the server needs, added when present:
+/// - the Netty jars the Netty server (TLS) needs: without netty-codec every TLS connection
+///   fails (NoClassDefFoundError: io/netty/handler/codec/ByteToMessageDecoder);
+/// - the servlet API the AdminServer (`--admin_port`) needs: without it ZooKeeper logs
+///   "Unable to load jetty" (NoClassDefFoundError: javax/servlet/Servlet) and serves none.
+const DEBIAN_MISSING: [&str; 4] = [
     "netty-codec.jar",
     "netty-resolver.jar",
     "netty-transport-native-unix-common.jar",
+    "servlet-api.jar",
 ];
 
 const MAIN_CLASS: &str = "org.apache.zookeeper.server.quorum.QuorumPeerMain";
@@ -99,7 +103,7 @@ impl Installation {
             let mut jars = vec![server];
             jars.extend(binding);
             jars.extend(
-                DEBIAN_NETTY
+                DEBIAN_MISSING
                     .iter()
                     .map(|jar| home.join(jar))
                     .filter(|jar| jar.is_file()),

@@ -54,8 +54,9 @@ pub const UNGUARDED: &str = "--unsafe_start_empty: starting with an empty data d
                              writes it acknowledged can be lost";
 
 /// Whether the server's directories hold any history: a transaction log, or a snapshot other
-/// than `snapshot.0` (which an empty server writes as soon as it starts). myid, the epoch files
-/// and the configuration do not count.
+/// than `snapshot.0` (which an empty server writes as soon as it starts; `.gz` or `.snappy`
+/// follows when `snapshot.compression.method` says so). myid, the epoch files and the
+/// configuration do not count.
 pub fn has_history(dirs: &[&Path]) -> Result<bool> {
     for dir in dirs {
         let version = dir.join("version-2");
@@ -75,9 +76,9 @@ pub fn has_history(dirs: &[&Path]) -> Result<bool> {
             let name = entry.file_name();
             let name = name.to_string_lossy();
             // An unfinished snapshot is no history: the server never answered for it.
-            let snapshot = name.starts_with("snapshot.")
-                && name != "snapshot.0"
-                && !zk::is_unfinished_snapshot(&name);
+            let first = ["snapshot.0", "snapshot.0.gz", "snapshot.0.snappy"].contains(&&*name);
+            let snapshot =
+                name.starts_with("snapshot.") && !first && !zk::is_unfinished_snapshot(&name);
             if name.starts_with("log.") || snapshot {
                 return Ok(true);
             }
@@ -483,7 +484,9 @@ mod tests {
         fs::create_dir_all(&v2).unwrap();
         fs::write(dir.join("myid"), "1\n").unwrap();
         fs::write(v2.join("acceptedEpoch"), "0").unwrap();
-        fs::write(v2.join("snapshot.0"), "").unwrap();
+        for first in ["snapshot.0", "snapshot.0.gz", "snapshot.0.snappy"] {
+            fs::write(v2.join(first), "").unwrap();
+        }
         // A server stopped during its first sync: its snapshot was never finished.
         fs::write(v2.join("snapshot.100000000.tmp"), "").unwrap();
         assert!(!has_history(&[&dir]).unwrap());
@@ -491,6 +494,9 @@ mod tests {
         fs::write(v2.join("snapshot.100000000"), "").unwrap();
         assert!(has_history(&[&dir]).unwrap());
         fs::remove_file(v2.join("snapshot.100000000")).unwrap();
+        fs::write(v2.join("snapshot.100000000.gz"), "").unwrap();
+        assert!(has_history(&[&dir]).unwrap());
+        fs::remove_file(v2.join("snapshot.100000000.gz")).unwrap();
         fs::write(v2.join("log.100000001"), "").unwrap();
         assert!(has_history(&[&dir]).unwrap());
         fs::remove_dir_all(&dir).unwrap();

@@ -298,7 +298,9 @@ fn data_dir(settings: &Settings) -> DataDir {
             .filter_map(|e| e.file_name().into_string().ok())
             .filter(|name| name.starts_with(prefix))
             .max_by_key(|name| {
+                // The zxid, before any compression suffix (`snapshot.1f.gz`).
                 name.strip_prefix(prefix)
+                    .and_then(|rest| rest.split('.').next())
                     .and_then(|z| u64::from_str_radix(z, 16).ok())
                     .unwrap_or(0)
             })

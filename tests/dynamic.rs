@@ -18,7 +18,11 @@ const PASSWORD: &str = "s3cret-for-tests";
 /// Five pods (all names known, as with publishNotReadyAddresses), the first ensemble three,
 /// dynamic membership as the manifest sets it: ZK_MEMBERSHIP and ZK_SUPER_PASSWORD.
 fn dynamic_set() -> StatefulSet {
-    dynamic(create(5, &tutorial_flags(3)))
+    dynamic_set_on(Release::Debian12)
+}
+
+fn dynamic_set_on(release: Release) -> StatefulSet {
+    dynamic(create_on(release, 5, &tutorial_flags(3)))
 }
 
 /// `set` with the manifest's variables for dynamic membership.
@@ -250,9 +254,19 @@ fn start_and_wait(set: &mut StatefulSet, pods: &[usize]) {
 #[test]
 #[ignore = "needs root and namespaces"]
 fn scale_up_then_down_keeps_every_write() {
+    scale_up_then_down(Release::Debian12);
+}
+
+#[test]
+#[ignore = "needs root and namespaces"]
+fn scale_up_then_down_keeps_every_write_on_zookeeper_3_9() {
+    scale_up_then_down(Release::Debian13);
+}
+
+fn scale_up_then_down(release: Release) {
     require_root_and_namespaces();
     let _one = one_ensemble_at_a_time();
-    let mut set = dynamic_set();
+    let mut set = dynamic_set_on(release);
     start_and_wait(&mut set, &[0, 1, 2]);
     wait_participants(&set, 0, &[1, 2, 3]);
     let writer = Writer::start(&set);

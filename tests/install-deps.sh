@@ -13,9 +13,10 @@ test)
     # gcc, libc6-dev, musl-tools: the benchmark's C client (with glibc and with musl);
     # netcat-openbsd: the original probe, for comparison; iproute2, util-linux, procps,
     # passwd: namespaces, ps, test users; openssl: the super user's digest, computed
-    # independently, and the certificates of the TLS tests.
+    # independently, and the certificates of the TLS tests; mmdebstrap: the Debian 13 root
+    # with ZooKeeper 3.9 that simulated pods enter (tests/zookeeper-root.sh).
     packages="zookeeper python3-kazoo prometheus tini hyperfine gcc libc6-dev \
-musl-tools netcat-openbsd iproute2 util-linux procps passwd openssl"
+musl-tools netcat-openbsd iproute2 util-linux procps passwd openssl mmdebstrap"
     ;;
 image)
     # podman with runc and netavark (and iptables, which netavark drives); mmdebstrap makes

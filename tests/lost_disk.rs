@@ -49,8 +49,8 @@ fn serving(set: &StatefulSet, i: usize) -> bool {
 /// The dangerous case, up to the point where the stale and the empty server run: three
 /// servers with data; zk-2 down while zk-0 and zk-1 acknowledge writes; zk-1 down; zk-0's
 /// volume lost; zk-0 and zk-2 start.
-fn dangerous_case(zk0_flags: &[String]) -> StatefulSet {
-    let mut set = create(3, &tutorial_flags(3));
+fn dangerous_case(release: Release, zk0_flags: &[String]) -> StatefulSet {
+    let mut set = create_on(release, 3, &tutorial_flags(3));
     set.start_all();
     for i in 0..3 {
         set.wait_ready(i, true, MINUTE);
@@ -69,13 +69,23 @@ fn dangerous_case(zk0_flags: &[String]) -> StatefulSet {
 #[test]
 #[ignore = "needs root and namespaces"]
 fn without_the_guard_an_empty_server_loses_acknowledged_writes() {
+    lost_without_the_guard(Release::Debian12);
+}
+
+#[test]
+#[ignore = "needs root and namespaces"]
+fn without_the_guard_an_empty_server_loses_acknowledged_writes_on_zookeeper_3_9() {
+    lost_without_the_guard(Release::Debian13);
+}
+
+fn lost_without_the_guard(release: Release) {
     require_root_and_namespaces();
     let _one = one_ensemble_at_a_time();
     // What ZooKeeper does by itself (and what --unsafe_start_empty allows): the empty zk-0
     // and the stale zk-2 form a quorum, and the writes zk-0 and zk-1 acknowledged are gone.
     let mut flags = tutorial_flags(3);
     flags.push("--unsafe_start_empty".into());
-    let set = dangerous_case(&flags);
+    let set = dangerous_case(release, &flags);
     set.wait_ready(2, true, MINUTE);
     assert!(
         set.logs(0)
@@ -92,9 +102,19 @@ fn without_the_guard_an_empty_server_loses_acknowledged_writes() {
 #[test]
 #[ignore = "needs root and namespaces"]
 fn an_empty_server_waits_and_every_acknowledged_write_is_kept() {
+    kept_with_the_guard(Release::Debian12);
+}
+
+#[test]
+#[ignore = "needs root and namespaces"]
+fn an_empty_server_waits_and_every_acknowledged_write_is_kept_on_zookeeper_3_9() {
+    kept_with_the_guard(Release::Debian13);
+}
+
+fn kept_with_the_guard(release: Release) {
     require_root_and_namespaces();
     let _one = one_ensemble_at_a_time();
-    let mut set = dangerous_case(&tutorial_flags(3));
+    let mut set = dangerous_case(release, &tutorial_flags(3));
     // zk-0 waits on purpose: alive (liveness passes), not ready, and no quorum forms. Watched
     // until it has said three times (every 5 s) that it waits while zk-2 runs.
     set.wait_ready(0, false, MINUTE);

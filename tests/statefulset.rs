@@ -18,9 +18,19 @@ const MINUTE: Duration = Duration::from_secs(60);
 #[test]
 #[ignore = "needs root and namespaces"]
 fn the_tutorial_on_three_pods() {
+    tutorial(Release::Debian12);
+}
+
+#[test]
+#[ignore = "needs root and namespaces"]
+fn the_tutorial_on_three_pods_with_zookeeper_3_9() {
+    tutorial(Release::Debian13);
+}
+
+fn tutorial(release: Release) {
     require_root_and_namespaces();
     let _one = one_ensemble_at_a_time();
-    let mut set = create(3, &tutorial_flags(3));
+    let mut set = create_on(release, 3, &tutorial_flags(3));
     set.start_all();
 
     // 1. Every pod becomes ready through `zookeeper-ready 2181`; myid is ordinal + 1; every
@@ -44,6 +54,11 @@ fn the_tutorial_on_three_pods() {
     // 2. Once the quorum has formed: one leader, the rest followers; --serving passes.
     for i in 0..3 {
         set.wait_ready(i, true, MINUTE);
+        let version = set.metric(i, "zk_version").unwrap_or_default();
+        assert!(
+            version.starts_with(release.zookeeper()),
+            "zk-{i}: {version}"
+        );
     }
     assert!(
         wait_until(MINUTE, || one_leader(&states(&set), "follower")),
@@ -379,8 +394,10 @@ fn the_manifest_matches_the_binary() {
         "--servers must match the StatefulSet's replicas"
     );
 
-    // The manifest's command line, as pod zk-1 runs it, with --dry_run.
+    // The manifest's command line, as pod zk-1 runs it (in its memory limit), with --dry_run.
+    let memory = MemoryCgroup::new("manifest", Some(manifest_memory_limit(manifest)));
     let mut set = StatefulSet::create(replicas, &[]);
+    set.cgroup = Some(memory.dir.clone());
     let mut flags: Vec<String> = command[1..].to_vec();
     flags.push("--dry_run".into());
     set.start_with(1, &flags);
@@ -395,6 +412,8 @@ fn the_manifest_matches_the_binary() {
         assert!(printed.contains(&line), "{line} missing:\n{printed}");
     }
     assert!(printed.contains("==> command <==\n"));
+    // --heap=50% of the 1Gi limit.
+    assert!(printed.contains(" -Xmx512m -Xms512m "), "{printed}");
     assert!(
         !set.pods[1].volume.join("data").exists(),
         "a dry run writes nothing"

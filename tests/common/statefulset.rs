@@ -10,6 +10,11 @@
 //!   volume (a directory of the test's) mounted at /var/lib/zookeeper, and fresh tmpfs at
 //!   /opt and /var/log (the container's own filesystem, lost at every restart).
 //!
+//! Pods run the host's ZooKeeper (Debian 12's 3.8), or another release's from a root file
+//! system that each pod's PID 1 enters with chroot, as a container runs its image's
+//! (`Release`). The volume, /opt and /var/log are then mounted inside that root, and zkpod is
+//! there at the host's paths, so that commands run in the pod name it the same way.
+//!
 //! Everything is removed when the StatefulSet is dropped, also when a test fails; leftovers of
 //! test processes that were killed outright are removed by the next run.
 
@@ -36,6 +41,41 @@ pub struct Pod {
     process: Option<Child>,
 }
 
+/// Which ZooKeeper the pods run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// The host's: Debian 12's ZooKeeper 3.8.0 with Java 17.
+    Debian12,
+    /// Debian 13's ZooKeeper 3.9 with Java 21, from the root tests/zookeeper-root.sh makes.
+    Debian13,
+}
+
+impl Release {
+    /// The version `zk_version` starts with.
+    pub fn zookeeper(self) -> &'static str {
+        match self {
+            Release::Debian12 => "3.8.",
+            Release::Debian13 => "3.9.",
+        }
+    }
+
+    /// The root file system the pods enter, if not the host's.
+    fn root(self) -> Option<PathBuf> {
+        match self {
+            Release::Debian12 => None,
+            Release::Debian13 => {
+                let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/zookeeper-root.sh");
+                let out = Command::new(script)
+                    .stdin(Stdio::null())
+                    .output()
+                    .unwrap_or_else(|err| panic!("{script}: {err}"));
+                assert!(out.status.success(), "{script}: {}", stderr(&out));
+                Some(PathBuf::from(stdout(&out).trim()))
+            }
+        }
+    }
+}
+
 pub struct StatefulSet {
     id: String,
     pub root: PathBuf,
@@ -47,6 +87,10 @@ pub struct StatefulSet {
     /// The container's variables (the manifest's env): start-zookeeper and exec'd commands
     /// see them.
     pub env: Vec<(String, String)>,
+    /// The memory cgroup the pods run in (their container's memory limit), if any.
+    pub cgroup: Option<PathBuf>,
+    /// The root file system the pods enter (their image), if not the host's.
+    image: Option<PathBuf>,
 }
 
 /// Run a setup command; it must succeed.
@@ -94,6 +138,12 @@ fn sweep_leftovers() {
 impl StatefulSet {
     /// Create the pods' namespaces, network and volumes; no pod runs yet.
     pub fn create(replicas: usize, flags: &[&str]) -> StatefulSet {
+        StatefulSet::create_on(Release::Debian12, replicas, flags)
+    }
+
+    /// The same, with pods that run `release`'s ZooKeeper.
+    pub fn create_on(release: Release, replicas: usize, flags: &[&str]) -> StatefulSet {
+        let image = release.root();
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         sweep_leftovers();
         assert!(
@@ -117,6 +167,8 @@ impl StatefulSet {
             pods: Vec::new(),
             flags: flags.iter().map(|f| f.to_string()).collect(),
             env: Vec::new(),
+            cgroup: None,
+            image,
         };
         fs::create_dir_all(set.root.join("bin")).unwrap();
         for name in ["start-zookeeper", "zookeeper-ready", "zookeeper-metrics"] {
@@ -222,11 +274,23 @@ impl StatefulSet {
             .unwrap();
         let start = self.command_path("start-zookeeper");
         let script = format!(
-            "set -e; hostname zk-{i}; mount --bind \"$1\" {MOUNT_PATH}; \
-             mount -t tmpfs container /opt; mount -t tmpfs container /var/log; \
-             mkdir -p /opt/zookeeper/conf; shift; exec \"$@\""
+            "set -e; hostname zk-{i}; {}; shift; exec {}\"$@\"",
+            self.container_mounts(true),
+            self.chroot()
         );
-        let process = default_signals(&mut Command::new("ip"))
+        // `ip netns exec` mounts a sysfs of its own, without the cgroups: the move into the
+        // memory cgroup comes first.
+        let mut command = match &self.cgroup {
+            Some(dir) => {
+                let mut sh = Command::new("sh");
+                sh.args(["-c", "echo $$ > \"$0/cgroup.procs\" && exec \"$@\""])
+                    .arg(dir)
+                    .arg("ip");
+                sh
+            }
+            None => Command::new("ip"),
+        };
+        let process = default_signals(&mut command)
             .args(["netns", "exec", &self.pods[i].netns])
             .args([
                 "unshare",
@@ -258,7 +322,9 @@ impl StatefulSet {
     pub fn run_stopped<S: AsRef<OsStr>>(&self, i: usize, args: &[S], deadline: Duration) -> Output {
         assert!(self.pods[i].process.is_none(), "zk-{i} runs");
         let script = format!(
-            "set -e; hostname zk-{i}; mount --bind \"$1\" {MOUNT_PATH}; shift; exec \"$@\""
+            "set -e; hostname zk-{i}; {}; shift; exec {}\"$@\"",
+            self.container_mounts(false),
+            self.chroot()
         );
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &self.pods[i].netns])
@@ -271,6 +337,46 @@ impl StatefulSet {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .envs(self.env.iter().map(|(k, v)| (k, v)));
         run(&mut cmd, deadline)
+    }
+
+    /// The pod's mounts, in the shell that becomes its PID 1 (the volume is "$1"): the
+    /// volume, and with `fresh` the container's own /opt and /var/log. Inside an image, also
+    /// /proc, /dev, /etc/hosts, /tmp and the paths zkpod is found at.
+    fn container_mounts(&self, fresh: bool) -> String {
+        let root = match &self.image {
+            Some(root) => root.display().to_string(),
+            None => String::new(),
+        };
+        let mut mounts = vec![format!("mount --bind \"$1\" {root}{MOUNT_PATH}")];
+        if fresh {
+            mounts.push(format!(
+                "mount -t tmpfs container {root}/opt; mount -t tmpfs container {root}/var/log; \
+                 mkdir -p {root}/opt/zookeeper/conf"
+            ));
+        }
+        if self.image.is_some() {
+            // The container's own /tmp too (the JVM keeps its perf data there by PID).
+            mounts.push(format!(
+                "mount -t proc proc {root}/proc; mount --rbind /dev {root}/dev; \
+                 mount --bind /etc/hosts {root}/etc/hosts; mount -t tmpfs container {root}/tmp"
+            ));
+            let zkpod = Path::new(ZKPOD).parent().unwrap();
+            for dir in [zkpod, &self.root] {
+                let dir = dir.display();
+                mounts.push(format!(
+                    "mkdir -p {root}{dir}; mount --bind {dir} {root}{dir}"
+                ));
+            }
+        }
+        mounts.join("; ")
+    }
+
+    /// `chroot ROOT ` when the pods enter an image.
+    fn chroot(&self) -> String {
+        match &self.image {
+            Some(root) => format!("chroot {} ", root.display()),
+            None => String::new(),
+        }
     }
 
     pub fn start_all(&mut self) {
@@ -396,7 +502,12 @@ impl StatefulSet {
     pub fn exec_command<S: AsRef<OsStr>>(&self, i: usize, args: &[S]) -> Command {
         let pid1 = self.pid1(i).to_string();
         let mut cmd = Command::new("nsenter");
-        cmd.args(["-t", &pid1, "-n", "-u", "-p", "-m", "--"])
+        cmd.args(["-t", &pid1, "-n", "-u", "-p", "-m"]);
+        if self.image.is_some() {
+            // Its root and working directory: the image's.
+            cmd.args(["-r", "-w"]);
+        }
+        cmd.arg("--")
             .args(args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -444,23 +555,39 @@ impl StatefulSet {
 
     /// `kubectl exec zk-i -- zookeeper-metrics`: the zk_server_state line's value.
     pub fn server_state(&self, i: usize) -> String {
-        let metrics = self.command_path("zookeeper-metrics");
-        let out = self.exec(i, &[&metrics], Duration::from_secs(10));
-        stdout(&out)
-            .lines()
-            .find_map(|line| line.strip_prefix("zk_server_state\t"))
-            .unwrap_or("unknown")
-            .to_string()
+        self.metric(i, "zk_server_state")
+            .unwrap_or_else(|| "unknown".into())
     }
 
-    /// A kazoo script run in pod i against its own server (127.0.0.1:2181).
+    /// One line of `kubectl exec zk-i -- zookeeper-metrics`: its value.
+    pub fn metric(&self, i: usize, name: &str) -> Option<String> {
+        let metrics = self.command_path("zookeeper-metrics");
+        let out = self.exec(i, &[&metrics], Duration::from_secs(10));
+        let prefix = format!("{name}\t");
+        stdout(&out)
+            .lines()
+            .find_map(|line| line.strip_prefix(&prefix).map(str::to_owned))
+    }
+
+    /// A kazoo script run in pod i's network against its own server (127.0.0.1:2181). The
+    /// host's Python and kazoo run it: an image need not have them.
     pub fn kazoo(&self, i: usize, script: &str) -> Result<String, String> {
         let program = kazoo_program(script);
-        let out = self.exec(
-            i,
-            &[PYTHON, "-c", &program, "127.0.0.1:2181"],
-            Duration::from_secs(60),
-        );
+        let pid1 = self.pid1(i).to_string();
+        let mut cmd = Command::new("nsenter");
+        cmd.args([
+            "-t",
+            &pid1,
+            "-n",
+            "--",
+            PYTHON,
+            "-c",
+            &program,
+            "127.0.0.1:2181",
+        ])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        let out = run(&mut cmd, Duration::from_secs(60));
         if out.status.success() {
             Ok(stdout(&out))
         } else {
@@ -515,6 +642,10 @@ impl Drop for StatefulSet {
             remove_netns(&pod.netns);
         }
         remove_netns(&self.network);
+        // The mount point for the set's directory inside the image (empty).
+        if let (Some(image), Ok(path)) = (&self.image, self.root.strip_prefix("/")) {
+            let _ = fs::remove_dir(image.join(path));
+        }
         if std::env::var_os("ZKPOD_KEEP_STS").is_none() {
             let _ = fs::remove_dir_all(&self.root);
         }
@@ -555,8 +686,12 @@ pub fn one_ensemble_at_a_time() -> std::sync::MutexGuard<'static, ()> {
 }
 
 pub fn create(replicas: usize, flags: &[String]) -> StatefulSet {
+    create_on(Release::Debian12, replicas, flags)
+}
+
+pub fn create_on(release: Release, replicas: usize, flags: &[String]) -> StatefulSet {
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    StatefulSet::create(replicas, &flags)
+    StatefulSet::create_on(release, replicas, &flags)
 }
 
 /// States of every pod, e.g. ["follower", "leader", "follower"].

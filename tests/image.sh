@@ -1,13 +1,15 @@
 #!/bin/bash
 # The image test: lint docker/Dockerfile and docker/zookeeper.yaml, build the Dockerfile as it
-# is with podman, and run the image as containers, the way the manifest runs it.
+# is with podman, both ways (Debian 13 with ZooKeeper 3.9, the default, and Debian 12 with
+# ZooKeeper 3.8), and run each image as containers, the way the manifest runs it.
 #
 #   tests/image.sh           all of it, as root (podman runs rootful)
 #   tests/image.sh --lint    only the linters: hadolint, kubernetes-validate, checkov
 #   tests/image.sh --clean   remove what the test keeps between runs
 #
 # It needs no registry but Debian's archive (and crates.io for the build, PyPI for the
-# linters). The two base images are made from Debian's archive with mmdebstrap:
+# linters). The base images are made from Debian's archive with mmdebstrap:
+#   localhost/zkpod-test/debian:trixie-slim    stands in for debian:trixie-slim
 #   localhost/zkpod-test/debian:bookworm-slim  stands in for debian:bookworm-slim
 #   localhost/zkpod-test/rust:1-bookworm       stands in for rust:1-bookworm: Debian's gcc
 #                                              with this machine's Rust toolchain
@@ -16,9 +18,9 @@
 # memory limit and emptyDirs of the manifest). Each time: one standalone server, then the
 # StatefulSet's servers on a network of their own, with the manifest's command and probes.
 #
-# Kept between runs, so that the next run is quick: the two base images (made again when
-# their recipe, the Rust toolchain or the CA bundle changes), the image and the layers of its
-# build (localhost/zkpod-test/zookeeper and zookeeper-build), and the linters in
+# Kept between runs, so that the next run is quick: the base images (made again when their
+# recipe, the Rust toolchain or the CA bundle changes), the images and the layers of their
+# build (localhost/zkpod-test/zookeeper:latest and :3.8, zookeeper-build), and the linters in
 # ~/.cache/zkpod-image. Everything else it makes is named zkpod-test-PID-… and removed when
 # it ends, also when it fails or is stopped. It removes nothing that is not its own.
 #
@@ -34,10 +36,11 @@ MANIFESTS="$MANIFEST docker/zookeeper-dynamic.yaml docker/zookeeper-tls.yaml"
 DOCKERFILE=docker/Dockerfile
 PY=/usr/bin/python3 # Debian's, with python3-yaml and python3-kazoo
 NS=localhost/zkpod-test
-SLIM=$NS/debian:bookworm-slim
 RUST=$NS/rust:1-bookworm
-IMAGE=$NS/zookeeper:latest
 BUILD_STAGE=$NS/zookeeper-build:latest
+# The images: tag, the Dockerfile's DEBIAN, and the ZooKeeper version the image must run.
+# The default build (no DEBIAN) is the first.
+IMAGES=("latest trixie 3.9." "3.8 bookworm 3.8.")
 RECIPE_LABEL=zkpod.test.recipe
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/zkpod-image
 MIRROR=http://deb.debian.org
@@ -213,14 +216,14 @@ SLIM_DPKG=(
     --dpkgopt='path-include=/usr/share/locale/locale.alias'
 )
 
-# debian:bookworm-slim: minbase, merged /usr, the slim image's dpkg excludes and apt sources.
+# debian:RELEASE-slim: minbase, merged /usr, the slim image's dpkg excludes and apt sources.
 # Unlike that image, apt keeps its downloads here: the Dockerfile must clean up itself.
-make_slim() { # TARBALL
+make_slim() { # TARBALL RELEASE
     mmdebstrap --quiet --variant=minbase --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
-        "${SLIM_DPKG[@]}" bookworm "$1" \
-        "deb $MIRROR/debian bookworm main" \
-        "deb $MIRROR/debian bookworm-updates main" \
-        "deb $MIRROR/debian-security bookworm-security main"
+        "${SLIM_DPKG[@]}" "$2" "$1" \
+        "deb $MIRROR/debian $2 main" \
+        "deb $MIRROR/debian $2-updates main" \
+        "deb $MIRROR/debian-security $2-security main"
 }
 
 # rust:1-bookworm: minbase with gcc and libc6-dev, the machine's CA bundle (so cargo trusts
@@ -241,9 +244,9 @@ make_rust() { # TARBALL
         bookworm "$1" "deb $MIRROR/debian bookworm main"
 }
 
-base_image() { # NAME RECIPE KEY [podman import --change …]
-    local name=$1 recipe=$2 key=$3
-    shift 3
+base_image() { # NAME RECIPE RECIPE_ARG KEY [podman import --change …]
+    local name=$1 recipe=$2 recipe_arg=$3 key=$4
+    shift 4
     if [ "$(podman image inspect --format "{{index .Labels \"$RECIPE_LABEL\"}}" "$name" 2>/dev/null)" = "$key" ]; then
         ok "base image $name (kept from an earlier run)"
         return
@@ -251,7 +254,7 @@ base_image() { # NAME RECIPE KEY [podman import --change …]
     say "making $name from Debian's archive"
     local t0
     t0=$(date +%s%N)
-    heavy "$recipe" "$TMP/base.tar" >"$TMP/mmdebstrap.log" 2>&1 ||
+    heavy "$recipe" "$TMP/base.tar" "$recipe_arg" >"$TMP/mmdebstrap.log" 2>&1 ||
         { tail -40 "$TMP/mmdebstrap.log"; fail "mmdebstrap for $name"; }
     heavy podman import --quiet --change "LABEL $RECIPE_LABEL=$key" --change 'CMD ["bash"]' \
         "$@" "$TMP/base.tar" "$name" >/dev/null || fail "podman import $name"
@@ -268,9 +271,12 @@ bases() {
         say "adding the Rust target $target to this machine's toolchain"
         rustup target add "$target" || fail "rustup target add $target"
     fi
-    local key
-    key=$({ declare -f make_slim; echo "${SLIM_DPKG[*]} $MIRROR"; } | sha256sum | cut -c1-16)
-    base_image "$SLIM" make_slim "$key"
+    local key image debian
+    for image in "${IMAGES[@]}"; do
+        read -r _ debian _ <<<"$image"
+        key=$({ declare -f make_slim; echo "${SLIM_DPKG[*]} $MIRROR $debian"; } | sha256sum | cut -c1-16)
+        base_image "$NS/debian:$debian-slim" make_slim "$debian" "$key"
+    done
     key=$({
         declare -f make_rust
         echo "${SLIM_DPKG[*]} $MIRROR"
@@ -278,24 +284,24 @@ bases() {
         ls "$(rustc --print sysroot)/lib/rustlib"
         sha256sum </etc/ssl/certs/ca-certificates.crt
     } | sha256sum | cut -c1-16)
-    base_image "$RUST" make_rust "$key" \
+    base_image "$RUST" make_rust "" "$key" \
         --change 'ENV PATH=/usr/local/cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
         --change 'ENV CARGO_HOME=/usr/local/cargo'
 }
 
 # --- the image -----------------------------------------------------------------------------
-build() {
-    local args=(--pull=never --build-arg "BUILD_IMAGE=$RUST" --build-arg "RUNTIME_IMAGE=$SLIM"
-        --file "$DOCKERFILE")
+build() { # TAG DEBIAN
+    local args=(--pull=never --build-arg "BUILD_IMAGE=$RUST" --build-arg "DEBIAN=$2"
+        --build-arg "RUNTIME_IMAGE=$NS/debian:$2-slim" --file "$DOCKERFILE")
     local t0
     t0=$(date +%s%N)
     # The build stage gets a tag too, so that its layers stay as the next run's cache.
     if ! heavy podman build "${args[@]}" --target build --tag "$BUILD_STAGE" . >"$TMP/build.log" 2>&1 ||
-        ! heavy podman build "${args[@]}" --tag "$IMAGE" . >>"$TMP/build.log" 2>&1; then
+        ! heavy podman build "${args[@]}" --tag "$NS/zookeeper:$1" . >>"$TMP/build.log" 2>&1; then
         tail -40 "$TMP/build.log"
-        fail "podman build --file $DOCKERFILE ."
+        fail "podman build --build-arg DEBIAN=$2 --file $DOCKERFILE ."
     fi
-    ok "podman build --file $DOCKERFILE . in $(($(ms_since "$t0") / 1000)) s"
+    ok "podman build --build-arg DEBIAN=$2 --file $DOCKERFILE . in $(($(ms_since "$t0") / 1000)) s"
     # Layers of earlier builds that no tag keeps any more.
     podman image prune --force --filter "label=$RECIPE_LABEL" >/dev/null
 }
@@ -334,6 +340,10 @@ inspect_image() {
             fail "$link --help in the image"
     done
     ok "$version in /usr/local/bin, statically linked, with its three command links"
+
+    local java
+    java=$(podman run --rm --entrypoint java "$IMAGE" -version 2>&1) || fail "java -version in $IMAGE"
+    ok "$IMAGE: ${java%%$'\n'*}"
 }
 
 # --- containers ----------------------------------------------------------------------------
@@ -436,6 +446,7 @@ mode_args() { # MODE
     if [ "$1" = hardened ]; then
         # shellcheck disable=SC2206 # HARDENED_ARGS is shell-quoted words without spaces
         MODE_ARGS=($HARDENED_ARGS)
+        [ -z "$MEMORY_LIMIT" ] || MODE_ARGS+=(--memory "$MEMORY_LIMIT")
     fi
 }
 
@@ -474,6 +485,10 @@ standalone() { # MODE
         fail "$name: prometheus metrics lack the standalone state"
     [ "$state" = standalone ] || fail "$name: json metrics: zk_server_state is $state"
     ok "$name: zookeeper-metrics raw, prometheus and json"
+    local version
+    version=$(sed -n 's/^zk_version\t//p' <<<"$raw")
+    [[ $version == "$ZOOKEEPER"* ]] || fail "$name runs ZooKeeper $version, not $ZOOKEEPER"
+    ok "$name: ZooKeeper $version"
 
     "$PY" tests/image/client.py write "$ip:$CLIENT_PORT" /zkpod-test/kept yes ||
         fail "$name: a write"
@@ -493,13 +508,16 @@ standalone() { # MODE
 }
 
 pod() { echo "$PREFIX-$MODE-$STS_NAME-$1"; }
+# The StatefulSet's pods have the manifest's memory limit in both modes: their --heap may be
+# a share of it.
 start_pod() { # ORDINAL
-    local i=$1
+    local i=$1 memory=()
+    [ "$MODE" = hardened ] || [ -z "$MEMORY_LIMIT" ] || memory=(--memory "$MEMORY_LIMIT")
     podman run --detach --name "$(pod "$i")" --hostname "$STS_NAME-$i" \
         --network "$NET" --ip "$(address "$i")" --mac-address "$(mac "$i")" --no-hosts \
         --volume "$TMP/hosts:/etc/hosts:ro" \
         --volume "$(pod "$i")-data:$DATA_MOUNT" --stop-timeout "$GRACE" "${MODE_ARGS[@]}" \
-        --entrypoint "$COMMAND_JSON" "$IMAGE" >/dev/null
+        "${memory[@]}" --entrypoint "$COMMAND_JSON" "$IMAGE" >/dev/null
 }
 all_hosts() {
     local i hosts=""
@@ -562,6 +580,15 @@ ensemble() { # MODE
     done
     ok "liveness passes, myid is ordinal + 1, every zoo.cfg names the $REPLICAS pods"
     processes "$(pod 0)" "$MODE"
+    # A heap given as a share of the memory limit (--heap=NN%) is that share of the limit.
+    local share heap
+    share=$(grep -o -- '--heap=[0-9]*%' <<<"$COMMAND_JSON" | tr -dc 0-9) || true
+    if [ -n "$share" ]; then
+        heap=-Xmx$((MEMORY_LIMIT * share / 100 / 1048576))m
+        [[ " $(podman exec "$(pod 0)" cat /proc/1/cmdline | tr '\0' ' ') " == *" $heap "* ]] ||
+            fail "$(pod 0): --heap=$share% of $MEMORY_LIMIT bytes is not $heap"
+        ok "$(pod 0): --heap=$share% of the $((MEMORY_LIMIT / 1048576)) MiB limit is $heap"
+    fi
 
     local last=$((REPLICAS - 1))
     "$PY" tests/image/client.py write "$(address 0):$CLIENT_PORT" /zkpod-test/written yes ||
@@ -668,13 +695,22 @@ main() {
 
     lint
     bases
-    build
-    inspect_image
+    local image tag debian
+    for image in "${IMAGES[@]}"; do
+        read -r tag debian _ <<<"$image"
+        build "$tag" "$debian"
+    done
     network
-    for mode in plain hardened; do
-        say "--- $mode: $([ $mode = plain ] && echo "podman's defaults" || echo "$HARDENED_ARGS")"
-        standalone "$mode"
-        ensemble "$mode"
+    for image in "${IMAGES[@]}"; do
+        read -r tag debian ZOOKEEPER <<<"$image"
+        IMAGE=$NS/zookeeper:$tag
+        say "=== $IMAGE: Debian $debian, ZooKeeper $ZOOKEEPER"
+        inspect_image
+        for mode in plain hardened; do
+            say "--- $mode: $([ $mode = plain ] && echo "podman's defaults" || echo "$HARDENED_ARGS")"
+            standalone "$mode"
+            ensemble "$mode"
+        done
     done
     say "done"
     echo "image: $PASSED passed, 0 failed"

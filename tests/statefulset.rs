@@ -65,6 +65,23 @@ fn tutorial(release: Release) {
         "states: {:?}",
         states(&set)
     );
+    // Every server's metrics, leader and followers alike, make a page Prometheus accepts:
+    // each `mntr` key of this release, known to zkpod or not.
+    let metrics = set.command_path("zookeeper-metrics");
+    for i in 0..3 {
+        let raw = stdout(&set.exec(i, &[&metrics], MINUTE));
+        let page = stdout(&set.exec(i, &[&metrics, "--format", "prometheus"], MINUTE));
+        promtool(&page).unwrap_or_else(|problems| panic!("zk-{i}: {problems}\n{page}"));
+        for line in raw.lines().filter(|line| !line.starts_with("zk_version\t")) {
+            // Milliseconds become seconds (`…_ms` is `…_seconds`).
+            let key = line.split(['\t', '{']).next().unwrap();
+            let stem = key.trim_end_matches("_ms");
+            assert!(
+                page.contains(&format!("\n{stem}")),
+                "zk-{i}: {key} missing:\n{page}"
+            );
+        }
+    }
 
     // 3. Sanity: write through zk-0, read through zk-1.
     set.kazoo(0, "zk.create('/hello', b'world')").unwrap();

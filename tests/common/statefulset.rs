@@ -354,6 +354,15 @@ impl StatefulSet {
                  mkdir -p {root}/opt/zookeeper/conf"
             ));
         }
+        if self.cgroup.is_some() {
+            // The memory cgroup's hierarchy, as a container runtime mounts it for the
+            // container (`ip netns exec` left a /sys without cgroups).
+            mounts.push(format!(
+                "mkdir -p {root}/sys/fs/cgroup; mount -t tmpfs cgroup {root}/sys/fs/cgroup; \
+                 mkdir {root}/sys/fs/cgroup/memory; \
+                 mount -t cgroup -o memory memory {root}/sys/fs/cgroup/memory"
+            ));
+        }
         if self.image.is_some() {
             // The container's own /tmp too (the JVM keeps its perf data there by PID).
             mounts.push(format!(
@@ -569,25 +578,26 @@ impl StatefulSet {
             .find_map(|line| line.strip_prefix(&prefix).map(str::to_owned))
     }
 
-    /// A kazoo script run in pod i's network against its own server (127.0.0.1:2181). The
-    /// host's Python and kazoo run it: an image need not have them.
-    pub fn kazoo(&self, i: usize, script: &str) -> Result<String, String> {
-        let program = kazoo_program(script);
+    /// Run a host program in pod i's network namespace only: a client or tool (python, ss)
+    /// beside the pod's server, which its image need not have.
+    pub fn net_exec<S: AsRef<OsStr>>(&self, i: usize, args: &[S], deadline: Duration) -> Output {
         let pid1 = self.pid1(i).to_string();
         let mut cmd = Command::new("nsenter");
-        cmd.args([
-            "-t",
-            &pid1,
-            "-n",
-            "--",
-            PYTHON,
-            "-c",
-            &program,
-            "127.0.0.1:2181",
-        ])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
-        let out = run(&mut cmd, Duration::from_secs(60));
+        cmd.args(["-t", &pid1, "-n", "--"])
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        run(&mut cmd, deadline)
+    }
+
+    /// A kazoo script run in pod i's network against its own server (127.0.0.1:2181).
+    pub fn kazoo(&self, i: usize, script: &str) -> Result<String, String> {
+        let program = kazoo_program(script);
+        let out = self.net_exec(
+            i,
+            &[PYTHON, "-c", &program, "127.0.0.1:2181"],
+            Duration::from_secs(60),
+        );
         if out.status.success() {
             Ok(stdout(&out))
         } else {

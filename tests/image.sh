@@ -303,12 +303,13 @@ chart_dry_runs() {
             "${mounts[@]}" "${env[@]}" --entrypoint "${command[0]}" "$IMAGE" "${command[@]:1}" \
             --dry_run --domain="$SERVICE_NAME.default.svc.cluster.local" \
             >"$TMP/dry-run.txt" 2>&1 || { cat "$TMP/dry-run.txt"; fail "rendering $name: the dry run"; }
-        local page voters seen myid heap what
+        local page voters seen myid heap what share
         page=$(cat "$TMP/dry-run.txt")
         voters=$(grep -cE '^server\.[0-9]+=[^ ]*:2888:3888(:participant)?(;|$)' <<<"$page" || true)
         seen=$(grep -cE '^server\.[0-9]+=[^ ]*:2888:3888:observer(;|$)' <<<"$page" || true)
         myid=$(sed -n '/myid <==$/{n;p}' <<<"$page")
-        heap=-Xmx$((MEMORY_LIMIT / 2 / 1048576))m
+        share=$(heap_share) || fail "rendering $name: no --heap=NN% in its command"
+        heap=-Xmx$((MEMORY_LIMIT * share / 100 / 1048576))m
         if [ "$REPLICAS" = 1 ] && [[ $values != *dynamic* ]]; then
             # One server in static membership runs standalone: no members, no myid.
             [ "$voters$seen$myid" = 00 ] || { echo "$page"; fail "rendering $name: not standalone"; }
@@ -322,6 +323,13 @@ chart_dry_runs() {
         [[ $page == *" $heap "* ]] || { echo "$page"; fail "rendering $name: the heap is not $heap"; }
         ok "rendering $name: start-zookeeper in $IMAGE as $STS_NAME-$last writes $what, heap $heap"
     done
+}
+
+# The share of the memory limit that COMMAND_JSON's --heap=NN% gives; fails without one.
+heap_share() {
+    local share
+    share=$(grep -o -- '--heap=[0-9]*%' <<<"$COMMAND_JSON" | tr -dc 0-9) || return 1
+    [ -n "$share" ] && echo "$share"
 }
 
 # The lines of a JSON list of strings.
@@ -655,6 +663,23 @@ standalone() { # MODE
     ok "$name: a new container on the same volume has the data"
 }
 
+# The AdminServer (--admin_port), which Debian's jars start only with the servlet API on the
+# class path: its ruok over HTTP from the host.
+admin_server() {
+    local name=$PREFIX-admin ip answer
+    ip=$(address 0)
+    podman run --detach --name "$name" --network "$NET" --ip "$ip" --mac-address "$(mac 0)" \
+        --env ZK_HEAP_SIZE=256M --env ZK_ADMIN_PORT=8080 --env ZK_ADMIN_ADDRESS=0.0.0.0 \
+        "$IMAGE" >/dev/null
+    ready "$name" 60 || fail "$name: readiness probe"
+    answer=$("$PY" -c 'import sys, urllib.request
+print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' \
+        "http://$ip:8080/commands/ruok") || fail "$name: the AdminServer does not answer"
+    [[ $answer == *'"command" : "ruok"'* ]] || fail "$name: the AdminServer answered $answer"
+    podman rm -f -t 0 "$name" >/dev/null
+    ok "$name: the AdminServer answers ruok on port 8080"
+}
+
 pod() { echo "$PREFIX-$MODE-$STS_NAME-$1"; }
 # The StatefulSet's pods have the manifest's memory limit in both modes: their --heap may be
 # a share of it.
@@ -728,15 +753,13 @@ ensemble() { # MODE
     done
     ok "liveness passes, myid is ordinal + 1, every zoo.cfg names the $REPLICAS pods"
     processes "$(pod 0)" "$MODE"
-    # A heap given as a share of the memory limit (--heap=NN%) is that share of the limit.
+    # The heap, a share of the memory limit (--heap=NN%), is that share of the limit.
     local share heap
-    share=$(grep -o -- '--heap=[0-9]*%' <<<"$COMMAND_JSON" | tr -dc 0-9) || true
-    if [ -n "$share" ]; then
-        heap=-Xmx$((MEMORY_LIMIT * share / 100 / 1048576))m
-        [[ " $(podman exec "$(pod 0)" cat /proc/1/cmdline | tr '\0' ' ') " == *" $heap "* ]] ||
-            fail "$(pod 0): --heap=$share% of $MEMORY_LIMIT bytes is not $heap"
-        ok "$(pod 0): --heap=$share% of the $((MEMORY_LIMIT / 1048576)) MiB limit is $heap"
-    fi
+    share=$(heap_share) || fail "the manifest's command gives no --heap=NN%"
+    heap=-Xmx$((MEMORY_LIMIT * share / 100 / 1048576))m
+    [[ " $(podman exec "$(pod 0)" cat /proc/1/cmdline | tr '\0' ' ') " == *" $heap "* ]] ||
+        fail "$(pod 0): --heap=$share% of $MEMORY_LIMIT bytes is not $heap"
+    ok "$(pod 0): --heap=$share% of the $((MEMORY_LIMIT / 1048576)) MiB limit is $heap"
 
     local last=$((REPLICAS - 1))
     "$PY" tests/image/client.py write "$(address 0):$CLIENT_PORT" /zkpod-test/written yes ||
@@ -851,7 +874,9 @@ main() {
         read -r tag debian ZOOKEEPER <<<"$image"
         IMAGE=$NS/zookeeper:$tag
         say "=== $IMAGE: Debian $debian, ZooKeeper $ZOOKEEPER"
+        use_manifest "$MANIFEST"
         inspect_image
+        admin_server
         for mode in plain hardened; do
             use_manifest "$MANIFEST"
             say "--- $mode: $([ $mode = plain ] && echo "podman's defaults" || echo "$HARDENED_ARGS")"

@@ -73,11 +73,17 @@ fn tutorial(release: Release) {
         let page = stdout(&set.exec(i, &[&metrics, "--format", "prometheus"], MINUTE));
         promtool(&page).unwrap_or_else(|problems| panic!("zk-{i}: {problems}\n{page}"));
         for line in raw.lines().filter(|line| !line.starts_with("zk_version\t")) {
-            // Milliseconds become seconds (`…_ms` is `…_seconds`).
+            // As it is, or renamed: milliseconds become seconds, counters gain `_total`, text
+            // becomes an `_info` label.
             let key = line.split(['\t', '{']).next().unwrap();
             let stem = key.trim_end_matches("_ms");
+            let named = |suffix: &str| {
+                [' ', '{']
+                    .iter()
+                    .any(|after| page.contains(&format!("\n{stem}{suffix}{after}")))
+            };
             assert!(
-                page.contains(&format!("\n{stem}")),
+                ["", "_seconds", "_total", "_info"].into_iter().any(named),
                 "zk-{i}: {key} missing:\n{page}"
             );
         }

@@ -185,9 +185,13 @@ fn memory_cgroup(cgroup: &str, mountinfo: &str) -> Option<(Version, PathBuf, Pat
         let path = path_of(version)?;
         let (root, mount) = mount_of(mountinfo, version)?;
         // The mount shows the hierarchy from `root` down (a container's cgroup namespace
-        // shows its own cgroup as `/`).
-        let relative = Path::new(path).strip_prefix(&root).ok()?;
-        Some((version, mount.join(relative), mount))
+        // shows its own cgroup as `/`). A root outside this process's view (`/..`, from
+        // another cgroup namespace) leaves the mount itself as the nearest place to look.
+        let dir = match Path::new(path).strip_prefix(&root) {
+            Ok(relative) => mount.join(relative),
+            Err(_) => mount.clone(),
+        };
+        Some((version, dir, mount))
     })
 }
 
@@ -267,6 +271,12 @@ mod tests {
         let mounts = "50 40 0:32 /docker/abc /sys/fs/cgroup/memory ro - cgroup cgroup rw,memory\n";
         assert_eq!(
             memory_cgroup("9:memory:/docker/abc\n", mounts).map(|(_, dir, _)| dir),
+            Some(PathBuf::from("/sys/fs/cgroup/memory"))
+        );
+        // A mount root from another cgroup namespace: the mount itself.
+        let mounts = "50 40 0:32 /.. /sys/fs/cgroup/memory ro - cgroup cgroup rw,memory\n";
+        assert_eq!(
+            memory_cgroup("9:memory:/\n", mounts).map(|(_, dir, _)| dir),
             Some(PathBuf::from("/sys/fs/cgroup/memory"))
         );
         // The memory controller named but not mounted: v2's, if any.

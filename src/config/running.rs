@@ -12,7 +12,8 @@
 //! The super user's password is in none of these files (the server has only its digest).
 //! start-zookeeper passes the path of its `--super_password_file` on to PID 1's environment,
 //! and it is read from there; so are `--tls_dir`, and a heap given as a share of the memory
-//! limit (`ZK_HEAP_SIZE=50%`), which -Xmx shows only as the size it came to.
+//! limit (`ZK_HEAP_SIZE=50%`), which -Xmx shows only as the size it came to (a heap flag is
+//! passed on too, so a share there is the running server's).
 
 #![forbid(unsafe_code)]
 

@@ -35,10 +35,10 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
     // configuration is written waits, and then the server is never started.
     let env = |name: &str| std::env::var_os(name);
     let flags = flags::parse(matches, &env, None)?;
-    // A password file or TLS directory named on the command line goes on to PID 1's
-    // environment, where the commands run later in the pod find it (`config::running`); a
-    // variable is there already. So does a heap given as a share: java's -Xmx has only the
-    // size it came to.
+    // A password file, TLS directory or heap given on the command line goes on to PID 1's
+    // environment, where the commands run later in the pod find it (`config::running`): it
+    // wins over a variable of the same name there, as the flag did. (java's -Xmx has only
+    // the size a share of the memory limit came to.)
     let from_flag = |given: Option<(Origin, OsString)>, var: &'static str| {
         given
             .filter(|(origin, _)| matches!(origin, Origin::Flag(_)))
@@ -47,14 +47,14 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
     let path = |given: &Option<flags::Given<PathBuf>>| {
         given.as_ref().map(|g| (g.origin, g.value.clone().into()))
     };
-    let share = flags.heap.as_ref().and_then(|heap| match heap.value {
-        flags::Heap::Share(_) => Some((heap.origin, heap.value.to_string().into())),
-        flags::Heap::Size(_) => None,
-    });
+    let heap = flags
+        .heap
+        .as_ref()
+        .map(|heap| (heap.origin, heap.value.to_string().into()));
     let for_pid1: Vec<(&str, OsString)> = [
         from_flag(path(&flags.super_password_file), "ZK_SUPER_PASSWORD_FILE"),
         from_flag(path(&flags.tls_dir), crate::tls::DIR_VAR),
-        from_flag(share, "ZK_HEAP_SIZE"),
+        from_flag(heap, "ZK_HEAP_SIZE"),
     ]
     .into_iter()
     .flatten()

@@ -652,10 +652,6 @@ impl Drop for StatefulSet {
             remove_netns(&pod.netns);
         }
         remove_netns(&self.network);
-        // The mount point for the set's directory inside the image (empty).
-        if let (Some(image), Ok(path)) = (&self.image, self.root.strip_prefix("/")) {
-            let _ = fs::remove_dir(image.join(path));
-        }
         if std::env::var_os("ZKPOD_KEEP_STS").is_none() {
             let _ = fs::remove_dir_all(&self.root);
         }

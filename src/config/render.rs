@@ -58,7 +58,7 @@ struct LaunchView<'a> {
 }
 
 /// Render every configuration file for this pod.
-/// `heap` is the JVM heap as -Xmx takes it (`start::heap` works it out from `--heap`).
+/// `heap` is the JVM heap as -Xmx takes it (`config::heap` works it out from `--heap`).
 pub fn render(
     settings: &Settings,
     identity: &Identity,

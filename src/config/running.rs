@@ -90,20 +90,19 @@ impl Running {
         let zoo_cfg = PathBuf::from(*java.last()?);
         let text = fs::read_to_string(&zoo_cfg).ok()?;
         let mut running = Running::read(&zoo_cfg, &text, java, hostname);
-        for var in ["ZK_SUPER_PASSWORD_FILE", crate::tls::DIR_VAR] {
-            let path = words(environ)
-                .into_iter()
-                .find_map(|pair| pair.strip_prefix(var)?.strip_prefix('='))
-                .filter(|path| !path.is_empty());
-            if let Some(path) = path {
-                running.set(var, path);
+        let environ = words(environ);
+        let var = |name: &str| {
+            environ
+                .iter()
+                .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+                .filter(|value| !value.is_empty())
+        };
+        for name in ["ZK_SUPER_PASSWORD_FILE", crate::tls::DIR_VAR] {
+            if let Some(path) = var(name) {
+                running.set(name, path);
             }
         }
-        let share = words(environ)
-            .into_iter()
-            .find_map(|pair| pair.strip_prefix("ZK_HEAP_SIZE="))
-            .filter(|heap| heap.trim().ends_with('%'));
-        if let Some(share) = share {
+        if let Some(share) = var("ZK_HEAP_SIZE").filter(|heap| heap.trim().ends_with('%')) {
             running.set("ZK_HEAP_SIZE", share);
         }
         Some(running)

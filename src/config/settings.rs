@@ -176,7 +176,7 @@ pub struct Entry {
 /// How the server is started.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Launch {
-    /// Turned into -Xmx and -Xms by `start::heap`, which reads the memory limit for a share.
+    /// Turned into -Xmx and -Xms by `config::heap`, which reads the memory limit for a share.
     pub heap: Given<Heap>,
     pub zk_home: Option<Given<PathBuf>>,
     pub user: Option<Given<String>>,

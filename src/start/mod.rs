@@ -62,17 +62,14 @@ pub fn run(matches: &ArgMatches) -> Result<u8> {
     let settings = Settings::new(flags, &env)?;
     log::set_level(settings.log_level);
     let names = &settings.names;
-    let identity = Identity::resolve(&settings.ensemble, || {
-        HostNames::discover(names.hostname.as_deref(), names.domain.as_deref())
-    })?;
+    let discover = || HostNames::discover(names.hostname.as_deref(), names.domain.as_deref());
+    let identity = Identity::resolve(&settings.ensemble, discover)?;
     // The TLS pair is checked before anything else happens, dynamic membership's questions to
     // the ensemble included: a pair that cannot work stops the start here.
     let tls = match &settings.tls {
         None => None,
         Some(files) => {
-            let name = identity.server_name(|| {
-                HostNames::discover(names.hostname.as_deref(), names.domain.as_deref())
-            })?;
+            let name = identity.server_name(discover)?;
             Some(plan::tls_plan(files, &name)?)
         }
     };

@@ -670,20 +670,25 @@ impl MemoryCgroup {
         cgroup
     }
 
-    /// `cmd`, run inside this cgroup: its shell moves itself in, then becomes the command.
+    /// `cmd`, run inside this cgroup.
     pub fn run(&self, cmd: &Command) -> Output {
-        let procs = self.dir.join("cgroup.procs");
-        let mut inside = Command::new("sh");
+        let mut inside = in_cgroup(&self.dir, cmd.get_program());
         inside
-            .arg("-c")
-            .arg("echo $$ > \"$0\" && exec \"$@\"")
-            .arg(procs)
-            .arg(cmd.get_program())
             .args(cmd.get_args())
             .env_clear()
             .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))));
         output(&mut inside)
     }
+}
+
+/// `program`, started inside the cgroup `dir`: a shell moves itself in, then becomes the
+/// program (arguments follow).
+pub fn in_cgroup(dir: &Path, program: impl AsRef<OsStr>) -> Command {
+    let mut sh = Command::new("sh");
+    sh.args(["-c", "echo $$ > \"$0/cgroup.procs\" && exec \"$@\""])
+        .arg(dir)
+        .arg(program);
+    sh
 }
 
 impl Drop for MemoryCgroup {

@@ -281,13 +281,7 @@ impl StatefulSet {
         // `ip netns exec` mounts a sysfs of its own, without the cgroups: the move into the
         // memory cgroup comes first.
         let mut command = match &self.cgroup {
-            Some(dir) => {
-                let mut sh = Command::new("sh");
-                sh.args(["-c", "echo $$ > \"$0/cgroup.procs\" && exec \"$@\""])
-                    .arg(dir)
-                    .arg("ip");
-                sh
-            }
+            Some(dir) => in_cgroup(dir, "ip"),
             None => Command::new("ip"),
         };
         let process = default_signals(&mut command)

